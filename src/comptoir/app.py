@@ -1,0 +1,43 @@
+"""The application factory: one pool per process, opened and closed by the lifespan."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from comptoir import __version__
+from comptoir.db import migrate
+from comptoir.db.pool import open_pool
+from comptoir.db.server import database_url
+from comptoir.errors import install_error_handlers
+from comptoir.health import router as health
+from comptoir.settings import Settings, load_settings
+
+
+def create_app(settings: Settings, *, url: str | None = None) -> FastAPI:
+    """Build the app; `url` overrides where the database is (tests, the CLI)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.pool = await open_pool(url or database_url(settings), settings)
+        try:
+            yield
+        finally:
+            await app.state.pool.close()
+
+    app = FastAPI(
+        title="Comptoir",
+        version=__version__,
+        summary="An open-source shop backend on PostgreSQL.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.head_revision = migrate.head_revision()
+    install_error_handlers(app)
+    app.include_router(health.router)
+    return app
+
+
+def create_app_from_environment() -> FastAPI:
+    """Entry point for uvicorn workers: settings from the environment, read at call time."""
+    return create_app(load_settings())

@@ -1,0 +1,166 @@
+"""The `comptoir` command line: thin commands that call into the domains."""
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, TypeVar
+
+import typer
+import uvicorn
+from rich.console import Console
+
+from comptoir.db import migrate, schema
+from comptoir.db.server import database_url
+from comptoir.settings import Settings, SettingsError, load_settings
+
+app = typer.Typer(help="Comptoir, the shop backend on PostgreSQL.", no_args_is_help=True)
+db_app = typer.Typer(help="The database: migrations and schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+err = Console(stderr=True, soft_wrap=True)
+out = Console()
+
+T = TypeVar("T")
+
+
+@dataclass
+class Context:
+    settings: Settings
+    debug: bool
+
+    def url(self) -> str:
+        return database_url(self.settings)
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    database_url_option: Annotated[
+        str | None,
+        typer.Option(
+            "--database-url",
+            help="PostgreSQL to use (default: DATABASE_URL, else the embedded server).",
+            show_default=False,
+        ),
+    ] = None,
+    debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
+) -> None:
+    overrides: dict[str, Any] = {}
+    if database_url_option:
+        overrides["DATABASE_URL"] = database_url_option
+    ctx.obj = Context(settings=_guard(lambda: load_settings(**overrides), debug), debug=debug)
+
+
+def _guard(step: Callable[[], T], debug: bool) -> T:
+    """Errors are one clear line and a non-zero exit; tracebacks only with --debug."""
+    try:
+        return step()
+    except (typer.Exit, typer.Abort):
+        raise
+    except SettingsError as exc:
+        err.print(f"[red]error:[/red] bad setting: {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    except Exception as exc:
+        if debug:
+            raise
+        err.print(f"[red]error:[/red] {type(exc).__name__}: {exc}", highlight=False)
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes.")] = None,
+    no_migrate: Annotated[
+        bool, typer.Option("--no-migrate", help="Do not apply pending migrations.")
+    ] = False,
+) -> None:
+    """Run the HTTP API (applies pending migrations first)."""
+    c: Context = ctx.obj
+    settings = c.settings
+    host = host or settings.host
+    port = port or settings.port
+    workers = workers or settings.workers
+    url = _guard(c.url, c.debug)
+    if not no_migrate:
+        _guard(lambda: migrate.upgrade(url), c.debug)
+    shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host  # noqa: S104
+    out.print(f"Comptoir on http://{shown}:{port} — API docs at http://{shown}:{port}/docs")
+    # Workers are separate processes that read their settings from the environment: hand
+    # them the server this process resolved (the embedded one, if that is what we run).
+    os.environ["DATABASE_URL"] = url
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, _exit_normally)
+    uvicorn.run(
+        "comptoir.app:create_app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        loop="uvloop",
+        http="httptools",
+        log_level="info",
+        timeout_graceful_shutdown=30,
+    )
+
+
+def _current(c: Context, url: str) -> str | None:
+    return _guard(lambda: asyncio.run(migrate.current_revision(url)), c.debug)
+
+
+def _exit_normally(signum: int, frame: object) -> None:
+    # uvicorn re-raises the stop signal once it has shut down gracefully. Exit normally instead
+    # of dying by the signal, so that exit handlers run: the last process out stops the
+    # embedded PostgreSQL.
+    raise SystemExit(0)
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    ctx: typer.Context, revision: Annotated[str, typer.Argument(help="Target.")] = "head"
+) -> None:
+    """Apply migrations up to REVISION (default: the latest)."""
+    c: Context = ctx.obj
+    url = _guard(c.url, c.debug)
+    _guard(lambda: migrate.upgrade(url, revision), c.debug)
+    out.print(f"database at revision {_current(c, url) or 'base'}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(
+    ctx: typer.Context,
+    revision: Annotated[str, typer.Argument(help="Target, e.g. 0001 or base.")],
+) -> None:
+    """Revert migrations down to REVISION ('base' removes the whole schema)."""
+    c: Context = ctx.obj
+    url = _guard(c.url, c.debug)
+    _guard(lambda: migrate.downgrade(url, revision), c.debug)
+    out.print(f"database at revision {_current(c, url) or 'base'}")
+
+
+@db_app.command("current")
+def db_current(ctx: typer.Context) -> None:
+    """Show the database's revision and the latest one."""
+    c: Context = ctx.obj
+    url = _guard(c.url, c.debug)
+    current = _current(c, url)
+    head = migrate.head_revision()
+    state = "up to date" if current == head else f"behind: latest is {head}"
+    out.print(f"{current or 'base'} ({state})")
+
+
+@db_app.command("schema")
+def db_schema(ctx: typer.Context) -> None:
+    """Print the full schema as SQL (what db/postgres_schema.sql holds)."""
+    c: Context = ctx.obj
+    url = _guard(c.url, c.debug)
+    sys.stdout.write(_guard(lambda: asyncio.run(schema.schema_sql(url)), c.debug))
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,78 @@
+"""Every setting comes from the environment (or a `.env` file) and is validated once, at start.
+
+`Settings()` is built by the entry points (CLI, app factory) and passed down; nothing reads
+the environment at import time.
+"""
+
+from pathlib import Path
+from typing import Annotated
+
+import platformdirs
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("comptoir", appauthor=False))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="COMPTOIR_",
+        env_file=".env",
+        extra="ignore",
+        frozen=True,
+    )
+
+    database_url: Annotated[str | None, Field(validation_alias="DATABASE_URL")] = None
+    data_dir: Path = Field(default_factory=default_data_dir)
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] = 8000
+    workers: Annotated[int, Field(ge=1, le=64)] = 1
+    pool_min: Annotated[int, Field(ge=0, le=1000)] = 10
+    pool_max: Annotated[int, Field(ge=1, le=1000)] = 30
+    statement_timeout_ms: Annotated[int, Field(ge=0)] = 15_000
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        assert value is not None
+        if not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError(
+                "must start with postgresql:// (for example postgresql://user@host/db)"
+            )
+        return value
+
+    @field_validator("pool_max")
+    @classmethod
+    def _pool_bounds(cls, value: int, info: object) -> int:
+        data = getattr(info, "data", {})
+        if "pool_min" in data and value < data["pool_min"]:
+            raise ValueError("must be at least COMPTOIR_POOL_MIN")
+        return value
+
+
+class SettingsError(Exception):
+    """A bad setting, rendered as one line naming the variable."""
+
+
+def env_name(location: str) -> str:
+    """The variable behind an error location (a field name, or an alias such as DATABASE_URL)."""
+    info = Settings.model_fields.get(location)
+    if info is None:
+        return location
+    alias = info.validation_alias
+    return alias if isinstance(alias, str) else f"COMPTOIR_{location.upper()}"
+
+
+def load_settings(**overrides: object) -> Settings:
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = [
+            f"{env_name(str(err['loc'][0]))}: {err['msg']}" if err["loc"] else err["msg"]
+            for err in exc.errors()
+        ]
+        raise SettingsError("; ".join(problems)) from None

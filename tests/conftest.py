@@ -1,0 +1,98 @@
+"""Fixtures: one fresh, migrated database per test run, on the embedded server or DATABASE_URL's.
+
+- `database_url`: the run's database, migrated with the real migrations, dropped at the end.
+- `conn`: a connection inside a transaction that is rolled back after the test, so tests
+  leave nothing behind and can run in any order.
+- `client`: an httpx client bound to the app (real pool on the run's database).
+"""
+
+import asyncio
+import os
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import asyncpg
+import httpx
+import platformdirs
+import pytest
+from fastapi import FastAPI
+
+from comptoir.app import create_app
+from comptoir.db import embedded, migrate
+from comptoir.db.schema import with_database
+from comptoir.settings import Settings
+
+
+@pytest.fixture(scope="session")
+def server_url() -> str:
+    """The PostgreSQL server the suite runs on."""
+    if url := os.environ.get("DATABASE_URL"):
+        return url
+    data_dir = Path(
+        os.environ.get("COMPTOIR_TEST_DATA_DIR")
+        or Path(platformdirs.user_cache_dir("comptoir", appauthor=False)) / "test-server"
+    )
+    return embedded.attach(data_dir)
+
+
+def admin_sql(server_url: str, sql: str) -> None:
+    """Run one statement on the server from sync code (no event loop running)."""
+
+    async def run() -> None:
+        conn = await asyncpg.connect(server_url)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(run())
+
+
+@contextmanager
+def fresh_database(server_url: str, prefix: str) -> Iterator[str]:
+    name = f"{prefix}_{secrets.token_hex(4)}"
+    admin_sql(server_url, f'CREATE DATABASE "{name}"')
+    try:
+        yield with_database(server_url, name)
+    finally:
+        admin_sql(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def database_url(server_url: str) -> Iterator[str]:
+    with fresh_database(server_url, "comptoir_test") as url:
+        migrate.upgrade(url)
+        yield url
+
+
+@pytest.fixture
+async def conn(database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    connection = await asyncpg.connect(database_url)
+    transaction = connection.transaction()
+    await transaction.start()
+    try:
+        yield connection
+    finally:
+        await transaction.rollback()
+        await connection.close()
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(DATABASE_URL=database_url, data_dir=tmp_path, pool_min=1, pool_max=5)
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://comptoir.test") as c:
+        yield c

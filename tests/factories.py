@@ -1,0 +1,82 @@
+"""Plain async factories: each inserts one row (and what it needs) and returns its id."""
+
+import itertools
+from decimal import Decimal
+from uuid import UUID
+
+import asyncpg
+
+_sequence = itertools.count(1)
+
+
+async def make_user(
+    conn: asyncpg.Connection, *, email: str | None = None, role: str = "customer"
+) -> UUID:
+    email = email or f"user{next(_sequence)}@example.com"
+    user: UUID = await conn.fetchval(
+        "INSERT INTO users (email, password_hash, role) VALUES ($1, 'not-a-hash', $2) RETURNING id",
+        email,
+        role,
+    )
+    return user
+
+
+async def make_product(
+    conn: asyncpg.Connection,
+    *,
+    name: str | None = None,
+    price: Decimal = Decimal("9.90"),
+    stock: int = 10,
+    active: bool = True,
+) -> UUID:
+    product: UUID = await conn.fetchval(
+        "INSERT INTO products (name, price, stock, active) VALUES ($1, $2, $3, $4) RETURNING id",
+        name or f"Product {next(_sequence)}",
+        price,
+        stock,
+        active,
+    )
+    return product
+
+
+async def make_cart(
+    conn: asyncpg.Connection, user: UUID, *, lines: dict[UUID, int] | None = None
+) -> UUID:
+    cart: UUID = await conn.fetchval("INSERT INTO carts (user_id) VALUES ($1) RETURNING id", user)
+    for product, quantity in (lines or {}).items():
+        await conn.execute(
+            "INSERT INTO cart_items (cart_id, product_id, quantity) VALUES ($1, $2, $3)",
+            cart,
+            product,
+            quantity,
+        )
+    return cart
+
+
+async def make_order(
+    conn: asyncpg.Connection,
+    user: UUID,
+    *,
+    lines: dict[UUID, tuple[int, Decimal]],
+    status: str = "pending",
+    payment_intent_id: str | None = None,
+) -> UUID:
+    total = sum((quantity * price for quantity, price in lines.values()), Decimal("0.00"))
+    order: UUID = await conn.fetchval(
+        "INSERT INTO orders (user_id, status, total_amount, payment_intent_id)"
+        " VALUES ($1, $2, $3, $4) RETURNING id",
+        user,
+        status,
+        total,
+        payment_intent_id,
+    )
+    for product, (quantity, price) in lines.items():
+        await conn.execute(
+            "INSERT INTO order_items (order_id, product_id, quantity, unit_price)"
+            " VALUES ($1, $2, $3, $4)",
+            order,
+            product,
+            quantity,
+            price,
+        )
+    return order
