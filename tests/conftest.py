@@ -23,6 +23,7 @@ from comptoir.app import create_app
 from comptoir.db import embedded, migrate
 from comptoir.db.schema import with_database
 from comptoir.settings import Settings
+from tests.factories import Account, account
 
 
 @pytest.fixture(scope="session")
@@ -81,7 +82,10 @@ async def conn(database_url: str) -> AsyncIterator[asyncpg.Connection]:
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
-    return Settings(DATABASE_URL=database_url, data_dir=tmp_path, pool_min=1, pool_max=5)
+    # Rate limits off: the whole suite calls from one address. Their own tests turn them on.
+    return Settings(
+        DATABASE_URL=database_url, data_dir=tmp_path, pool_min=1, pool_max=10, rate_limits="off"
+    )
 
 
 @pytest.fixture
@@ -91,8 +95,44 @@ async def app(settings: Settings) -> AsyncIterator[FastAPI]:
         yield application
 
 
+TABLES = "users, products, carts, cart_items, orders, order_items, leads, analytics_events"
+
+
 @pytest.fixture
-async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+async def client(app: FastAPI, database_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """A client on the app. What the requests commit is truncated after the test."""
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://comptoir.test") as c:
-        yield c
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://comptoir.test") as c:
+            yield c
+    finally:
+        conn = await asyncpg.connect(database_url)
+        try:
+            await conn.execute(f"TRUNCATE {TABLES} CASCADE")
+        finally:
+            await conn.close()
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    """A plain autocommit connection, for tests that go through the API (see `client`)."""
+    connection = await asyncpg.connect(database_url)
+    try:
+        yield connection
+    finally:
+        await connection.close()
+
+
+@pytest.fixture
+async def customer(client: httpx.AsyncClient, db: asyncpg.Connection) -> Account:
+    return await account(client, db, "customer@example.com")
+
+
+@pytest.fixture
+async def other_customer(client: httpx.AsyncClient, db: asyncpg.Connection) -> Account:
+    return await account(client, db, "other@example.com")
+
+
+@pytest.fixture
+async def admin(client: httpx.AsyncClient, db: asyncpg.Connection) -> Account:
+    return await account(client, db, "admin@example.com", role="admin")

@@ -5,6 +5,11 @@ from decimal import Decimal
 from uuid import UUID
 
 import asyncpg
+from argon2 import PasswordHasher
+
+PASSWORD = "correct horse battery staple"
+# Hashed once: registering through the API for every test would cost a hash each time.
+PASSWORD_HASH = PasswordHasher().hash(PASSWORD)
 
 _sequence = itertools.count(1)
 

@@ -6,12 +6,18 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from comptoir import __version__
+from comptoir.auth import router as auth
+from comptoir.carts import router as carts
+from comptoir.catalog import router as catalog
 from comptoir.db import migrate
 from comptoir.db.pool import open_pool
 from comptoir.db.server import database_url
 from comptoir.errors import install_error_handlers
 from comptoir.health import router as health
+from comptoir.ratelimit import RateLimits
+from comptoir.secrets_store import kept_secret
 from comptoir.settings import Settings, load_settings
+from comptoir.users import router as users
 
 
 def create_app(settings: Settings, *, url: str | None = None) -> FastAPI:
@@ -33,8 +39,15 @@ def create_app(settings: Settings, *, url: str | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.head_revision = migrate.head_revision()
+    app.state.jwt_secret = (
+        settings.jwt_secret.get_secret_value()
+        if settings.jwt_secret
+        else kept_secret(settings.data_dir, "jwt_secret")
+    )
+    app.state.rate_limits = RateLimits(settings)
     install_error_handlers(app)
-    app.include_router(health.router)
+    for module in (health, auth, catalog, carts, users):
+        app.include_router(module.router)
     return app
 
 

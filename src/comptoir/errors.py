@@ -12,6 +12,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_JSON = "application/problem+json"
 
+# The `responses=` of a route, for the OpenAPI document.
+Responses = dict[int | str, dict[str, Any]]
+
 log = logging.getLogger("comptoir.errors")
 
 
@@ -21,10 +24,46 @@ class AppError(Exception):
     status: int = 500
     title: str = "Internal Server Error"
 
-    def __init__(self, detail: str, **extra: Any) -> None:
+    def __init__(
+        self, detail: str, *, headers: Mapping[str, str] | None = None, **extra: Any
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.headers = headers
         self.extra = extra
+
+
+class BadRequest(AppError):
+    status = 400
+    title = "Bad Request"
+
+
+class Unauthorized(AppError):
+    status = 401
+    title = "Unauthorized"
+
+    def __init__(self, detail: str = "Missing, invalid or expired token.", **extra: Any) -> None:
+        super().__init__(detail, headers={"WWW-Authenticate": "Bearer"}, **extra)
+
+
+class Forbidden(AppError):
+    status = 403
+    title = "Forbidden"
+
+
+class NotFound(AppError):
+    status = 404
+    title = "Not Found"
+
+
+class Conflict(AppError):
+    status = 409
+    title = "Conflict"
+
+
+class Unprocessable(AppError):
+    status = 422
+    title = "Unprocessable Content"
 
 
 class ServiceUnavailable(AppError):
@@ -52,7 +91,7 @@ def problem(
 
 async def _app_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
-    return problem(exc.status, exc.detail, title=exc.title, **exc.extra)
+    return problem(exc.status, exc.detail, title=exc.title, headers=exc.headers, **exc.extra)
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:

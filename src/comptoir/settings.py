@@ -5,10 +5,11 @@ the environment at import time.
 """
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import platformdirs
-from pydantic import Field, ValidationError, field_validator
+from limits import parse_many
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -22,6 +23,7 @@ class Settings(BaseSettings):
         env_file=".env",
         extra="ignore",
         frozen=True,
+        populate_by_name=True,
     )
 
     database_url: Annotated[str | None, Field(validation_alias="DATABASE_URL")] = None
@@ -32,6 +34,12 @@ class Settings(BaseSettings):
     pool_min: Annotated[int, Field(ge=0, le=1000)] = 10
     pool_max: Annotated[int, Field(ge=1, le=1000)] = 30
     statement_timeout_ms: Annotated[int, Field(ge=0)] = 15_000
+    jwt_secret: Annotated[SecretStr | None, Field(min_length=32)] = None
+    token_ttl_seconds: Annotated[int, Field(ge=60, le=30 * 86400)] = 3600
+    rate_limits: Literal["on", "off"] = "on"
+    auth_rate_limit: str = "10/minute"
+    redis_url: Annotated[str | None, Field(validation_alias="REDIS_URL")] = None
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "EUR"
 
     @field_validator("database_url")
     @classmethod
@@ -43,6 +51,15 @@ class Settings(BaseSettings):
             raise ValueError(
                 "must start with postgresql:// (for example postgresql://user@host/db)"
             )
+        return value
+
+    @field_validator("auth_rate_limit")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        try:
+            parse_many(value)
+        except ValueError:
+            raise ValueError("must look like 10/minute or 100/hour") from None
         return value
 
     @field_validator("pool_max")

@@ -1,8 +1,14 @@
 """One bounded asyncpg pool per process."""
 
+from typing import TypeAlias
+
 import asyncpg
 
 from comptoir.settings import Settings
+
+# What query functions run on: the pool (one statement, any connection) or a connection
+# (inside a transaction the caller holds).
+Executor: TypeAlias = asyncpg.Pool | asyncpg.Connection
 
 
 async def open_pool(url: str, settings: Settings) -> asyncpg.Pool:

@@ -44,7 +44,7 @@ mé lé ré za po qu gri fon bla cha ver mon lu na""".split()
 
 
 def _brands(rng: random.Random, count: int) -> list[str]:
-    brands = set()
+    brands: set[str] = set()
     while len(brands) < count:
         word = "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 3)))
         brands.add(word.capitalize())
@@ -53,7 +53,7 @@ def _brands(rng: random.Random, count: int) -> list[str]:
 
 def product_names(count: int, *, seed: int = 7) -> Iterator[str]:
     """`count` names, the same ones for the same seed."""
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - reproducible demo data, not secrets
     brands = _brands(rng, 400)
     for i in range(count):
         kind = rng.choice(TYPES).replace("-", " ")

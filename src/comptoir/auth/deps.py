@@ -1,0 +1,71 @@
+"""Who is calling: `CurrentUser` (401 without a good token) and `AdminUser` (403 for others)."""
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from comptoir.auth import queries
+from comptoir.auth.schemas import User
+from comptoir.auth.security import Claims, read_token
+from comptoir.db.deps import Pool
+from comptoir.errors import Forbidden, Unauthorized
+
+_bearer = HTTPBearer(auto_error=False, description="The access_token from /v1/auth/login.")
+
+
+@dataclass(frozen=True)
+class Caller:
+    user: User
+    claims: Claims
+
+
+async def get_caller(
+    request: Request,
+    pool: Pool,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Caller:
+    if credentials is None:
+        raise Unauthorized("Authentication required: send Authorization: Bearer <token>.")
+    claims = read_token(request.app.state.jwt_secret, credentials.credentials)
+    if claims is None:
+        raise Unauthorized()
+    row = await queries.fetch_token_user(
+        pool, user_id=claims.user_id, generation=claims.generation, jti=claims.jti
+    )
+    if row is None:
+        raise Unauthorized()
+    return Caller(User.model_validate(dict(row)), claims)
+
+
+async def get_current_user(caller: Annotated[Caller, Depends(get_caller)]) -> User:
+    return caller.user
+
+
+async def get_admin(user: Annotated[User, Depends(get_current_user)]) -> User:
+    if user.role != "admin":
+        raise Forbidden("This route is for administrators.")
+    return user
+
+
+CurrentCaller = Annotated[Caller, Depends(get_caller)]
+CurrentUser = Annotated[User, Depends(get_current_user)]
+AdminUser = Annotated[User, Depends(get_admin)]
+
+
+async def get_optional_user(
+    request: Request,
+    pool: Pool,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> User | None:
+    """On public routes a token only widens what is shown; a bad one counts as none."""
+    if credentials is None:
+        return None
+    try:
+        return (await get_caller(request, pool, credentials)).user
+    except Unauthorized:
+        return None
+
+
+OptionalUser = Annotated[User | None, Depends(get_optional_user)]

@@ -1,0 +1,109 @@
+"""Password hashing and access tokens.
+
+Hashes are argon2id. Legacy bcrypt hashes (imported accounts) are verified and replaced by
+argon2id at the first successful login. Hashing is slow on purpose, so it runs in a worker
+thread: a login must not stall the event loop and every other request with it.
+"""
+
+import asyncio
+import secrets
+import time
+from dataclasses import dataclass
+from uuid import UUID, uuid4
+
+import bcrypt
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+ALGORITHM = "HS256"
+BCRYPT_PREFIXES = ("$2a$", "$2b$", "$2y$")
+
+_hasher = PasswordHasher()
+# Verified when the email is unknown, so that an unknown email costs the same as a wrong
+# password and response times do not reveal which accounts exist.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+@dataclass(frozen=True)
+class Verdict:
+    valid: bool
+    new_hash: str | None = None  # set when the stored hash should be replaced
+
+
+def _verify(stored: str | None, password: str) -> Verdict:
+    if stored is None:
+        _burn(password)
+        return Verdict(False)
+    if stored.startswith(BCRYPT_PREFIXES):
+        try:
+            # The Node.js bcrypt libraries hashed only the first 72 bytes; so does the check.
+            valid = bcrypt.checkpw(password.encode()[:72], stored.encode())
+        except ValueError:
+            return Verdict(False)
+        return Verdict(valid, _hasher.hash(password) if valid else None)
+    try:
+        _hasher.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return Verdict(False)
+    return Verdict(True, _hasher.hash(password) if _hasher.check_needs_rehash(stored) else None)
+
+
+def _burn(password: str) -> None:
+    try:
+        _hasher.verify(_DUMMY_HASH, password)
+    except VerificationError:
+        pass
+
+
+async def verify_password(stored: str | None, password: str) -> Verdict:
+    """Check `password` against `stored` (None: unknown account or no usable password)."""
+    return await asyncio.to_thread(_verify, stored, password)
+
+
+async def hash_password(password: str) -> str:
+    return await asyncio.to_thread(_hasher.hash, password)
+
+
+@dataclass(frozen=True)
+class Claims:
+    user_id: UUID
+    generation: int
+    jti: UUID
+    expires_at: int
+
+
+def issue_token(secret: str, *, user_id: UUID, generation: int, ttl: int) -> tuple[str, Claims]:
+    now = int(time.time())
+    claims = Claims(user_id=user_id, generation=generation, jti=uuid4(), expires_at=now + ttl)
+    token = jwt.encode(
+        {
+            "sub": str(user_id),
+            "gen": generation,
+            "jti": str(claims.jti),
+            "iat": now,
+            "exp": claims.expires_at,
+        },
+        secret,
+        algorithm=ALGORITHM,
+    )
+    return token, claims
+
+
+def read_token(secret: str, token: str) -> Claims | None:
+    """The token's claims, or None when it is forged, expired or malformed."""
+    try:
+        payload = jwt.decode(
+            token,
+            secret,
+            algorithms=[ALGORITHM],  # pinned: never trust the token's own "alg"
+            options={"require": ["sub", "gen", "jti", "iat", "exp"]},
+        )
+        return Claims(
+            user_id=UUID(payload["sub"]),
+            generation=int(payload["gen"]),
+            jti=UUID(payload["jti"]),
+            expires_at=int(payload["exp"]),
+        )
+    except (jwt.PyJWTError, ValueError, TypeError):
+        return None

@@ -1,0 +1,68 @@
+"""The caller's cart."""
+
+from uuid import UUID
+
+from fastapi import APIRouter, Request, Response
+
+from comptoir.auth.deps import CurrentUser
+from comptoir.carts import queries
+from comptoir.carts.schemas import Cart, Quantity
+from comptoir.db.deps import Pool
+from comptoir.errors import Conflict, NotFound, Responses
+
+router = APIRouter(tags=["cart"])
+
+UNAUTHORIZED: Responses = {401: {"description": "No token"}}
+
+
+def _cart(body: str) -> Response:
+    return Response(content=body, media_type="application/json")
+
+
+@router.get("/v1/cart", response_model=Cart, responses=UNAUTHORIZED)
+async def get_cart(request: Request, user: CurrentUser, pool: Pool) -> Response:
+    """The caller's cart: lines at current prices, line totals and total."""
+    currency = request.app.state.settings.currency
+    return _cart(await queries.fetch_cart_json(pool, user_id=user.id, currency=currency))
+
+
+@router.put(
+    "/v1/cart/items/{product_id}",
+    response_model=Cart,
+    responses={
+        **UNAUTHORIZED,
+        404: {"description": "Unknown, deleted or inactive product"},
+        409: {"description": "Not enough stock"},
+    },
+)
+async def set_quantity(
+    product_id: UUID, body: Quantity, request: Request, user: CurrentUser, pool: Pool
+) -> Response:
+    """Set how many of a product the cart holds (adds the line if needed)."""
+    currency = request.app.state.settings.currency
+    async with pool.acquire() as conn, conn.transaction():
+        stock = await queries.fetch_orderable_stock(conn, product_id=product_id)
+        if stock is None:
+            raise NotFound("No such product.")
+        if body.quantity > stock:
+            raise Conflict(f"Only {stock} left in stock.", available=stock)
+        cart_id = await queries.upsert_cart(conn, user_id=user.id)
+        await queries.upsert_line(
+            conn, cart_id=cart_id, product_id=product_id, quantity=body.quantity
+        )
+        cart = await queries.fetch_cart_json(conn, user_id=user.id, currency=currency)
+    return _cart(cart)
+
+
+@router.delete("/v1/cart/items/{product_id}", status_code=204, responses=UNAUTHORIZED)
+async def remove_line(product_id: UUID, user: CurrentUser, pool: Pool) -> Response:
+    """Take a product out of the cart."""
+    await queries.delete_line(pool, user_id=user.id, product_id=product_id)
+    return Response(status_code=204)
+
+
+@router.delete("/v1/cart", status_code=204, responses=UNAUTHORIZED)
+async def clear_cart(user: CurrentUser, pool: Pool) -> Response:
+    """Empty the cart."""
+    await queries.delete_lines(pool, user_id=user.id)
+    return Response(status_code=204)

@@ -1,0 +1,120 @@
+"""The catalog: public reads, admin writes."""
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Query, Request, Response
+
+from comptoir.auth.deps import AdminUser, OptionalUser
+from comptoir.catalog import queries, search
+from comptoir.catalog.schemas import NewProduct, ProductChanges, ProductPage
+from comptoir.catalog.schemas import Product as ProductModel
+from comptoir.db.deps import Pool
+from comptoir.errors import NotFound
+from comptoir.pagination import Cursor, Limit, decode_offset, decode_time_id
+
+router = APIRouter(tags=["catalog"])
+
+JSON = "application/json"
+
+
+def _currency(request: Request) -> str:
+    currency: str = request.app.state.settings.currency
+    return currency
+
+
+def _json(body: str, status_code: int = 200) -> Response:
+    return Response(content=body, status_code=status_code, media_type=JSON)
+
+
+def _missing() -> NotFound:
+    return NotFound("No such product.")
+
+
+@router.get("/v1/products", response_model=ProductPage)
+async def list_products(
+    request: Request, pool: Pool, limit: Limit = 20, cursor: Cursor = None
+) -> Response:
+    """Active products, newest first."""
+    after = decode_time_id(cursor) if cursor else None
+    page = await queries.list_page_json(pool, currency=_currency(request), after=after, limit=limit)
+    return _json(page)
+
+
+@router.get("/v1/products/search", response_model=ProductPage)
+async def search_products(
+    request: Request,
+    pool: Pool,
+    q: Annotated[str, Query(min_length=1, max_length=200, description="Words to look for.")],
+    limit: Limit = 20,
+    cursor: Cursor = None,
+) -> Response:
+    """Fuzzy search on product names, best match first. Typos, case and accents are
+    tolerated: `chausure` finds "Chaussure", `elegant` finds "Élégant"."""
+    offset = decode_offset(cursor, most=search.CANDIDATES) if cursor else 0
+    async with pool.acquire() as conn:
+        page = await search.search_page_json(
+            conn, currency=_currency(request), query=q, offset=offset, limit=limit
+        )
+    return _json(page)
+
+
+@router.get(
+    "/v1/products/{product_id}",
+    response_model=ProductModel,
+    responses={404: {"description": "No such product, or hidden"}},
+)
+async def get_product(
+    product_id: UUID, request: Request, pool: Pool, user: OptionalUser
+) -> Response:
+    """One product. Deleted or inactive products are 404, except for admins."""
+    product = await queries.fetch_product_json(
+        pool,
+        currency=_currency(request),
+        product_id=product_id,
+        hidden_too=user is not None and user.role == "admin",
+    )
+    if product is None:
+        raise _missing()
+    return _json(product)
+
+
+@router.post("/v1/products", status_code=201, response_model=ProductModel)
+async def create_product(
+    body: NewProduct, request: Request, pool: Pool, admin: AdminUser
+) -> Response:
+    """Add a product to the catalog (admins)."""
+    product = await queries.insert_product_json(
+        pool, currency=_currency(request), **body.model_dump()
+    )
+    return _json(product, 201)
+
+
+@router.patch(
+    "/v1/products/{product_id}",
+    response_model=ProductModel,
+    responses={404: {"description": "No such product"}},
+)
+async def update_product(
+    product_id: UUID, body: ProductChanges, request: Request, pool: Pool, admin: AdminUser
+) -> Response:
+    """Change name, description, price, stock or active (admins)."""
+    changes = {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None}
+    product = await queries.update_product_json(
+        pool, currency=_currency(request), product_id=product_id, changes=changes
+    )
+    if product is None:
+        raise _missing()
+    return _json(product)
+
+
+@router.delete(
+    "/v1/products/{product_id}",
+    status_code=204,
+    responses={404: {"description": "No such product"}},
+)
+async def delete_product(product_id: UUID, pool: Pool, admin: AdminUser) -> Response:
+    """Soft delete (admins): hidden from the catalog, kept in the orders that hold it."""
+    if not await queries.soft_delete_product(pool, product_id=product_id):
+        raise _missing()
+    return Response(status_code=204)

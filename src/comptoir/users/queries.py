@@ -1,0 +1,47 @@
+"""SQL of user administration."""
+
+from uuid import UUID
+
+import asyncpg
+
+from comptoir.auth.queries import USER_COLUMNS
+from comptoir.db.pool import Executor
+from comptoir.errors import Conflict
+
+
+class HasOrders(Conflict):
+    def __init__(self) -> None:
+        super().__init__("This user has orders; order history is kept, so the user stays.")
+
+
+async def list_users(db: Executor, *, after_email: str | None, limit: int) -> list[asyncpg.Record]:
+    """Users by email (the unique index keeps this a short index scan), one extra row to
+    tell whether another page follows."""
+    rows: list[asyncpg.Record] = await db.fetch(
+        f"SELECT {USER_COLUMNS} FROM users"
+        " WHERE $1::citext IS NULL OR email > $1::citext ORDER BY email LIMIT $2 + 1",
+        after_email,
+        limit,
+    )
+    return rows
+
+
+async def update_role(db: Executor, *, user_id: UUID, role: str) -> asyncpg.Record | None:
+    row: asyncpg.Record | None = await db.fetchrow(
+        f"UPDATE users SET role = $2 WHERE id = $1 RETURNING {USER_COLUMNS}", user_id, role
+    )
+    return row
+
+
+async def delete_user(db: Executor, *, user_id: UUID) -> bool:
+    """Delete a user: the cart goes with them, their events lose their user (ON DELETE rules);
+    a user with orders is refused by orders' ON DELETE RESTRICT."""
+    try:
+        deleted: UUID | None = await db.fetchval(
+            "DELETE FROM users WHERE id = $1 RETURNING id", user_id
+        )
+    # PostgreSQL 18 reports RESTRICT as restrict_violation, older servers as
+    # foreign_key_violation.
+    except (asyncpg.RestrictViolationError, asyncpg.ForeignKeyViolationError):
+        raise HasOrders() from None
+    return deleted is not None
