@@ -1,10 +1,12 @@
 """Plain async factories: each inserts one row (and what it needs) and returns its id."""
 
 import itertools
+from dataclasses import dataclass
 from decimal import Decimal
 from uuid import UUID
 
 import asyncpg
+import httpx
 from argon2 import PasswordHasher
 
 PASSWORD = "correct horse battery staple"
@@ -15,15 +17,46 @@ _sequence = itertools.count(1)
 
 
 async def make_user(
-    conn: asyncpg.Connection, *, email: str | None = None, role: str = "customer"
+    conn: asyncpg.Connection,
+    *,
+    email: str | None = None,
+    role: str = "customer",
+    password_hash: str | None = PASSWORD_HASH,
 ) -> UUID:
     email = email or f"user{next(_sequence)}@example.com"
     user: UUID = await conn.fetchval(
-        "INSERT INTO users (email, password_hash, role) VALUES ($1, 'not-a-hash', $2) RETURNING id",
+        "INSERT INTO users (email, password_hash, role) VALUES ($1, $2, $3) RETURNING id",
         email,
+        password_hash,
         role,
     )
     return user
+
+
+@dataclass(frozen=True)
+class Account:
+    id: UUID
+    email: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+async def login(client: httpx.AsyncClient, email: str, password: str = PASSWORD) -> str:
+    response = await client.post("/v1/auth/login", json={"email": email, "password": password})
+    assert response.status_code == 200, response.text
+    token: str = response.json()["access_token"]
+    return token
+
+
+async def account(
+    client: httpx.AsyncClient, conn: asyncpg.Connection, email: str, *, role: str = "customer"
+) -> Account:
+    """A user in the database, logged in through the API."""
+    user = await make_user(conn, email=email, role=role)
+    return Account(user, email, await login(client, email))
 
 
 async def make_product(
