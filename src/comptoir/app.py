@@ -30,6 +30,7 @@ def create_app(settings: Settings, *, url: str | None = None) -> FastAPI:
             yield
         finally:
             await app.state.pool.close()
+            await app.state.rate_limits.close()
 
     app = FastAPI(
         title="Comptoir",

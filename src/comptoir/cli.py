@@ -15,10 +15,13 @@ from rich.console import Console
 from comptoir.db import migrate, schema
 from comptoir.db.server import database_url
 from comptoir.settings import Settings, SettingsError, load_settings
+from comptoir.users.admins import account_exists, create_or_promote_admin
 
 app = typer.Typer(help="Comptoir, the shop backend on PostgreSQL.", no_args_is_help=True)
 db_app = typer.Typer(help="The database: migrations and schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+users_app = typer.Typer(help="Accounts.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
 
 err = Console(stderr=True, soft_wrap=True)
 out = Console()
@@ -160,6 +163,34 @@ def db_schema(ctx: typer.Context) -> None:
     c: Context = ctx.obj
     url = _guard(c.url, c.debug)
     sys.stdout.write(_guard(lambda: asyncio.run(schema.schema_sql(url)), c.debug))
+
+
+@users_app.command("create-admin")
+def create_admin(
+    ctx: typer.Context, email: Annotated[str, typer.Argument(help="The admin's email.")]
+) -> None:
+    """Create an admin, or promote an existing account. Asks for the password, or reads it
+    from standard input when that is not a terminal."""
+    c: Context = ctx.obj
+    url = _guard(c.url, c.debug)
+    exists = _guard(lambda: asyncio.run(account_exists(url, email=email.strip())), c.debug)
+    password = None if exists else _read_password()
+    message = _guard(
+        lambda: asyncio.run(create_or_promote_admin(url, email=email.strip(), password=password)),
+        c.debug,
+    )
+    out.print(message)
+
+
+def _read_password() -> str:
+    if sys.stdin.isatty():
+        password: str = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    if len(password) < 8:
+        err.print("[red]error:[/red] the password needs at least 8 characters")
+        raise typer.Exit(2)
+    return password
 
 
 def main() -> None:

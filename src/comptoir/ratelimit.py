@@ -8,11 +8,11 @@ import math
 import time
 from collections.abc import Awaitable, Callable
 
+import redis.asyncio
 from fastapi import Request
 from limits import RateLimitItem, parse
-from limits.aio.storage import Storage
+from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
-from limits.storage import storage_from_string
 
 from comptoir.errors import AppError
 from comptoir.settings import Settings
@@ -26,9 +26,21 @@ class TooManyRequests(AppError):
 class RateLimits:
     def __init__(self, settings: Settings) -> None:
         self.enabled = settings.rate_limits == "on"
-        url = f"async+{settings.redis_url}" if settings.redis_url else "async+memory://"
-        self.storage: Storage = storage_from_string(url)  # type: ignore[assignment]
+        self.redis: redis.asyncio.ConnectionPool | None = None
+        self.storage: Storage = MemoryStorage()
+        if settings.redis_url:
+            # Our own connection pool, so that shutdown can close it.
+            self.redis = redis.asyncio.ConnectionPool.from_url(settings.redis_url)
+            self.storage = RedisStorage(
+                f"async+{settings.redis_url}",
+                implementation="redispy",
+                connection_pool=self.redis,  # type: ignore[arg-type]  # passed through
+            )
         self.limiter = MovingWindowRateLimiter(self.storage)
+
+    async def close(self) -> None:
+        if self.redis is not None:
+            await self.redis.aclose()
 
     async def check(self, item: RateLimitItem, scope: str, client: str) -> None:
         if not self.enabled:

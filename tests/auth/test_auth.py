@@ -1,0 +1,264 @@
+"""Accounts and tokens, as a customer and an attacker would meet them."""
+
+import asyncio
+import os
+import secrets
+import socket
+import statistics
+import time
+from pathlib import Path
+
+import asyncpg
+import bcrypt
+import httpx
+import jwt
+import pytest
+from fastapi import FastAPI
+
+from comptoir.app import create_app
+from comptoir.settings import Settings
+from tests.factories import PASSWORD, Account, login, make_user
+
+
+async def test_register_then_login_then_me(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/v1/auth/register",
+        json={"email": " Jeanne@Example.com ", "password": "un mot de passe", "name": "Jeanne"},
+    )
+    assert response.status_code == 201
+    created = response.json()
+    assert (created["email"], created["role"], created["name"]) == (
+        "Jeanne@example.com",
+        "customer",
+        "Jeanne",
+    )
+    assert "password" not in response.text and "hash" not in response.text
+
+    login_response = await client.post(
+        "/v1/auth/login", json={"email": "JEANNE@example.com", "password": "un mot de passe"}
+    )
+    assert login_response.status_code == 200
+    body = login_response.json()
+    assert body["token_type"] == "bearer" and body["expires_in"] == 3600
+    me = await client.get("/v1/me", headers={"Authorization": f"Bearer {body['access_token']}"})
+    assert me.json()["id"] == created["id"]
+
+
+async def test_email_taken_whatever_the_case(client: httpx.AsyncClient, customer: Account) -> None:
+    response = await client.post(
+        "/v1/auth/register", json={"email": "CUSTOMER@example.COM", "password": "12345678"}
+    )
+    assert response.status_code == 409
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"email": "not-an-email", "password": "12345678"},
+        {"email": "a@example.com", "password": "short"},
+        {"email": "a@example.com"},
+        {"email": "a@example.com", "password": "12345678", "role": "admin"},
+    ],
+)
+async def test_bad_registration_is_422_and_creates_nothing(
+    client: httpx.AsyncClient, db: asyncpg.Connection, body: dict[str, str]
+) -> None:
+    response = await client.post("/v1/auth/register", json=body)
+    assert response.status_code == 422
+    assert response.json()["errors"]
+    assert await db.fetchval("SELECT count(*) FROM users") == 0
+
+
+async def test_wrong_password_and_unknown_email_answer_the_same(
+    client: httpx.AsyncClient, customer: Account
+) -> None:
+    wrong = await client.post(
+        "/v1/auth/login", json={"email": customer.email, "password": "not the password"}
+    )
+    unknown = await client.post(
+        "/v1/auth/login", json={"email": "nobody@example.com", "password": "not the password"}
+    )
+    assert wrong.status_code == unknown.status_code == 401
+    assert wrong.json() == unknown.json()
+
+
+async def test_wrong_password_and_unknown_email_take_about_the_same_time(
+    client: httpx.AsyncClient, customer: Account
+) -> None:
+    async def timed(email: str) -> float:
+        start = time.perf_counter()
+        await client.post("/v1/auth/login", json={"email": email, "password": "nope-nope"})
+        return time.perf_counter() - start
+
+    wrong = statistics.median([await timed(customer.email) for _ in range(5)])
+    unknown = statistics.median([await timed("nobody@example.com") for _ in range(5)])
+    # Both verify an argon2id hash; without the dummy verification an unknown email would
+    # answer in a fraction of the time.
+    assert 0.5 < unknown / wrong < 2
+
+
+async def test_account_without_password_cannot_log_in(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    await make_user(db, email="imported@example.com", password_hash=None)
+    response = await client.post(
+        "/v1/auth/login", json={"email": "imported@example.com", "password": PASSWORD}
+    )
+    assert response.status_code == 401
+
+
+async def test_legacy_bcrypt_login_rehashes_to_argon2id(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    legacy = bcrypt.hashpw(b"ancien-mot-de-passe", bcrypt.gensalt(rounds=4)).decode()
+    legacy = "$2a$" + legacy[4:]  # as the Node.js bcrypt libraries wrote them
+    user = await make_user(db, email="legacy@example.com", password_hash=legacy)
+
+    token = await login(client, "legacy@example.com", "ancien-mot-de-passe")
+    stored = await db.fetchval("SELECT password_hash FROM users WHERE id = $1", user)
+    assert stored.startswith("$argon2id$")
+    # The old password still works, now against the new hash; the token from the
+    # rehashing login stays good.
+    await login(client, "legacy@example.com", "ancien-mot-de-passe")
+    me = await client.get("/v1/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.status_code == 200
+
+
+async def test_token_stops_working_after_logout(
+    client: httpx.AsyncClient, customer: Account
+) -> None:
+    other_session = await login(client, customer.email)
+    assert (await client.post("/v1/auth/logout", headers=customer.headers)).status_code == 204
+    after = await client.get("/v1/me", headers=customer.headers)
+    assert after.status_code == 401
+    assert after.headers["content-type"] == "application/problem+json"
+    # Logging out ends this token only, not the customer's other sessions.
+    other = await client.get("/v1/me", headers={"Authorization": f"Bearer {other_session}"})
+    assert other.status_code == 200
+
+
+async def test_password_change_ends_every_earlier_token(
+    client: httpx.AsyncClient, customer: Account
+) -> None:
+    other_session = await login(client, customer.email)
+    refused = await client.put(
+        "/v1/me/password",
+        json={"current_password": "wrong password", "new_password": "a brand new one"},
+        headers=customer.headers,
+    )
+    assert refused.status_code == 401
+    changed = await client.put(
+        "/v1/me/password",
+        json={"current_password": PASSWORD, "new_password": "a brand new one"},
+        headers=customer.headers,
+    )
+    assert changed.status_code == 204
+    for token in (customer.token, other_session):
+        response = await client.get("/v1/me", headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 401
+    await login(client, customer.email, "a brand new one")
+
+
+async def test_forged_expired_and_alg_none_tokens_are_refused(
+    client: httpx.AsyncClient, app: FastAPI, customer: Account
+) -> None:
+    claims = jwt.decode(customer.token, options={"verify_signature": False})
+    forged = jwt.encode(claims, "another secret, long enough to be a key", algorithm="HS256")
+    expired = jwt.encode(
+        {**claims, "exp": int(time.time()) - 10}, app.state.jwt_secret, algorithm="HS256"
+    )
+    unsigned = jwt.encode(claims, None, algorithm="none")  # type: ignore[arg-type]
+    for token in (forged, expired, unsigned, "garbage", customer.token + "x"):
+        response = await client.get("/v1/me", headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 401, token
+
+
+async def test_hashing_does_not_stall_other_requests(
+    client: httpx.AsyncClient, customer: Account
+) -> None:
+    """Eight logins at once hash in threads; a cheap request meanwhile answers at once."""
+
+    async def health_latency() -> float:
+        await asyncio.sleep(0.02)
+        start = time.perf_counter()
+        await client.get("/healthz")
+        return time.perf_counter() - start
+
+    logins = [
+        client.post("/v1/auth/login", json={"email": customer.email, "password": PASSWORD})
+        for _ in range(8)
+    ]
+    *answers, latency = await asyncio.gather(*logins, health_latency())
+    assert all(a.status_code == 200 for a in answers)
+    assert latency < 0.1
+
+
+async def test_login_is_rate_limited_per_address(
+    database_url: str, tmp_path: Path, db: asyncpg.Connection
+) -> None:
+    settings = Settings(
+        DATABASE_URL=database_url,
+        data_dir=tmp_path,
+        pool_min=1,
+        pool_max=2,
+        rate_limits="on",
+        auth_rate_limit="3/minute",
+    )
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 5000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            body = {"email": "nobody@example.com", "password": "whatever1"}
+            statuses = [
+                (await client.post("/v1/auth/login", json=body)).status_code for _ in range(3)
+            ]
+            limited = await client.post("/v1/auth/login", json=body)
+        other_transport = httpx.ASGITransport(app=app, client=("198.51.100.9", 5000))
+        async with httpx.AsyncClient(transport=other_transport, base_url="http://t") as other:
+            elsewhere = await other.post("/v1/auth/login", json=body)
+    assert statuses == [401, 401, 401]
+    assert limited.status_code == 429
+    assert limited.headers["content-type"] == "application/problem+json"
+    assert 1 <= int(limited.headers["Retry-After"]) <= 60
+    assert elsewhere.status_code == 401
+
+
+def redis_url() -> str | None:
+    url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379")
+    host, port = url.split("//", 1)[1].split("/")[0].rsplit(":", 1)
+    try:
+        socket.create_connection((host, int(port)), timeout=0.5).close()
+    except OSError:
+        return None
+    return url
+
+
+async def test_rate_limit_is_shared_through_redis(database_url: str, tmp_path: Path) -> None:
+    """Two workers (two apps) with REDIS_URL count the same client together."""
+    url = redis_url()
+    if url is None:
+        pytest.skip("no Redis server reachable (set REDIS_URL); the memory store is tested above")
+    settings = Settings(
+        DATABASE_URL=database_url,
+        data_dir=tmp_path,
+        pool_min=1,
+        pool_max=2,
+        rate_limits="on",
+        auth_rate_limit="2/minute",
+        REDIS_URL=url,
+    )
+    # An address no earlier run used: Redis keeps the counters between runs.
+    address = (f"2001:db8::{secrets.token_hex(2)}:{secrets.token_hex(2)}", 5000)
+    statuses = []
+    for _ in range(2):
+        app = create_app(settings)
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app, client=address)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+                for _ in range(2):
+                    response = await client.post(
+                        "/v1/auth/login", json={"email": "x@example.com", "password": "whatever1"}
+                    )
+                    statuses.append(response.status_code)
+    assert statuses == [401, 401, 429, 429]
