@@ -1,7 +1,9 @@
 """The migration commands, run as an operator would, against a scratch database."""
 
+import asyncio
 from collections.abc import Iterator
 
+import asyncpg
 import pytest
 from typer.testing import CliRunner
 
@@ -38,3 +40,53 @@ def test_unreachable_server_is_one_line_and_exit_1() -> None:
     assert result.exit_code == 1
     assert result.output.startswith("error:")
     assert "Traceback" not in result.output
+
+
+def test_create_admin_then_promote(scratch: str) -> None:
+    run(scratch, "db", "upgrade")
+    created = CliRunner().invoke(
+        app,
+        ["--database-url", scratch, "users", "create-admin", "Boss@Example.com"],
+        input="a long enough password\n",
+    )
+    assert created.exit_code == 0, created.output
+    assert "admin Boss@Example.com created" in created.output
+
+    asyncio.run(_add_customer(scratch, "clerk@example.com"))
+    promoted = CliRunner().invoke(
+        app, ["--database-url", scratch, "users", "create-admin", "CLERK@example.com"]
+    )
+    assert promoted.exit_code == 0, promoted.output
+    assert "now an admin" in promoted.output
+    roles = asyncio.run(_roles(scratch))
+    assert roles == {"Boss@Example.com": "admin", "clerk@example.com": "admin"}
+    assert asyncio.run(_hash_of(scratch, "boss@example.com")).startswith("$argon2id$")
+
+
+def test_create_admin_refuses_a_short_password(scratch: str) -> None:
+    run(scratch, "db", "upgrade")
+    result = CliRunner().invoke(
+        app, ["--database-url", scratch, "users", "create-admin", "a@example.com"], input="short\n"
+    )
+    assert result.exit_code == 2
+    assert asyncio.run(_roles(scratch)) == {}
+
+
+async def _add_customer(url: str, email: str) -> None:
+    conn = await asyncpg.connect(url)
+    await conn.execute("INSERT INTO users (email) VALUES ($1)", email)
+    await conn.close()
+
+
+async def _roles(url: str) -> dict[str, str]:
+    conn = await asyncpg.connect(url)
+    rows = await conn.fetch("SELECT email::text, role::text FROM users")
+    await conn.close()
+    return {r["email"]: r["role"] for r in rows}
+
+
+async def _hash_of(url: str, email: str) -> str:
+    conn = await asyncpg.connect(url)
+    value: str = await conn.fetchval("SELECT password_hash FROM users WHERE email = $1", email)
+    await conn.close()
+    return value
