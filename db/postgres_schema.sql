@@ -58,11 +58,11 @@ CREATE FUNCTION public.record_product_words() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
     BEGIN
-        INSERT INTO product_words (word)
-        SELECT DISTINCT w
-        FROM new_rows, regexp_split_to_table(fold(new_rows.name), '[^[:alnum:]]+') AS w
-        WHERE w <> ''
-        ON CONFLICT (word) DO NOTHING;
+        INSERT INTO product_words (spelling, word)
+        SELECT DISTINCT s, fold(s)
+        FROM new_rows, regexp_split_to_table(lower(new_rows.name), '[^[:alnum:]]+') AS s
+        WHERE s <> ''
+        ON CONFLICT (spelling) DO NOTHING;
         RETURN NULL;
     END
     $$;
@@ -71,10 +71,11 @@ CREATE FUNCTION public.record_renamed_product_words() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
     BEGIN
-        INSERT INTO product_words (word)
-        SELECT DISTINCT w FROM regexp_split_to_table(fold(NEW.name), '[^[:alnum:]]+') AS w
-        WHERE w <> ''
-        ON CONFLICT (word) DO NOTHING;
+        INSERT INTO product_words (spelling, word)
+        SELECT DISTINCT s, fold(s)
+        FROM regexp_split_to_table(lower(NEW.name), '[^[:alnum:]]+') AS s
+        WHERE s <> ''
+        ON CONFLICT (spelling) DO NOTHING;
         RETURN NULL;
     END
     $$;
@@ -156,6 +157,7 @@ CREATE TABLE public.orders (
 );
 
 CREATE TABLE public.product_words (
+    spelling text NOT NULL,
     word text NOT NULL
 );
 
@@ -229,7 +231,7 @@ ALTER TABLE ONLY public.orders
     ADD CONSTRAINT orders_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY public.product_words
-    ADD CONSTRAINT product_words_pkey PRIMARY KEY (word);
+    ADD CONSTRAINT product_words_pkey PRIMARY KEY (spelling);
 
 ALTER TABLE ONLY public.products
     ADD CONSTRAINT products_pkey PRIMARY KEY (id);
@@ -265,7 +267,9 @@ CREATE INDEX orders_status_created_at_idx ON public.orders USING btree (status, 
 
 CREATE INDEX orders_user_id_created_at_idx ON public.orders USING btree (user_id, created_at DESC);
 
-CREATE INDEX product_words_word_trgm_idx ON public.product_words USING gin (word public.gin_trgm_ops);
+CREATE INDEX product_words_word_idx ON public.product_words USING btree (word);
+
+CREATE INDEX product_words_word_trgm_idx ON public.product_words USING gin (word public.gin_trgm_ops) WITH (fastupdate=off);
 
 CREATE INDEX products_active_created_at_idx ON public.products USING btree (active, created_at DESC) WHERE (deleted_at IS NULL);
 

@@ -2,15 +2,15 @@
 
 Two short statements instead of a similarity scan over the catalog:
 
-1. Each word of the query finds its closest spellings in `product_words`, the dictionary of
-   the words of all product names (folded: lower case, no accents). The dictionary holds a
-   few thousand words, so a trigram lookup there costs well under a millisecond whatever
-   the size of the catalog: "chausure" finds "chaussure", "elegant" finds "elegant" (from
-   "Élégant"), "chaus" finds "chaussure" by prefix.
-2. Products whose name holds, for every query word, one of its spellings (as a word start,
-   accents and case ignored) are fetched through the trigram index on products.name — a
-   regular expression the index can serve — capped at CANDIDATES rows, then ranked by
-   trigram similarity of the whole name to the whole query, best first.
+1. Each word of the query finds its closest words in `product_words`, the dictionary of the
+   words of all product names (folded: lower case, no accents), with their spellings. The
+   dictionary holds a few thousand words, so a trigram lookup there costs well under a
+   millisecond whatever the size of the catalog: "chausure" finds "chaussure", "elegant"
+   finds "élégant" (folded "elegant"), "chaus" finds "chaussure" by prefix.
+2. Products whose name holds, for every query word, one of those spellings at a word start
+   (any case) are fetched through the trigram index on products.name — a regular expression
+   the index can serve — capped at CANDIDATES rows, then ranked by trigram similarity of the
+   whole name to the corrected query, best first.
 
 A query word with no close spelling in the dictionary is left out (a stray typo does not
 empty the results); a query with none at all finds nothing.
@@ -27,53 +27,56 @@ from comptoir.catalog.queries import PRODUCT_JSON, VISIBLE
 
 CANDIDATES = 200
 MAX_WORDS = 6
-SPELLINGS_PER_WORD = 4
+WORDS_PER_QUERY_WORD = 3
 
-# The spellings of each query word, exact first, then by prefix, then by trigram distance.
+# For each query word (folded, in query order): its closest dictionary words, exact first,
+# then by prefix, then by trigram distance; and every spelling of those words as names
+# write them (accents and all), best word first.
 SPELLINGS = f"""
 SELECT q.word, ARRAY(
-    SELECT d.word FROM product_words AS d
-    WHERE d.word % q.word OR (length(q.word) >= 3 AND d.word LIKE q.word || '%')
-    ORDER BY d.word = q.word DESC, d.word LIKE q.word || '%' DESC, d.word <-> q.word, d.word
-    LIMIT {SPELLINGS_PER_WORD}) AS spellings
+    SELECT s.spelling FROM product_words AS s
+    WHERE s.word = ANY (m.words)
+    ORDER BY array_position(m.words, s.word), s.spelling) AS spellings
 FROM (
-    SELECT DISTINCT w AS word
-    FROM regexp_split_to_table(fold($1), '[^[:alnum:]]+') AS w
+    SELECT w AS word, min(n) AS n
+    FROM regexp_split_to_table(fold($1), '[^[:alnum:]]+') WITH ORDINALITY AS t (w, n)
     WHERE w <> ''
+    GROUP BY w
+    ORDER BY n
     LIMIT {MAX_WORDS}
 ) AS q
+CROSS JOIN LATERAL (
+    SELECT coalesce(array_agg(b.word ORDER BY b.exact DESC, b.prefix DESC, b.distance, b.word),
+                    '{{}}') AS words
+    FROM (
+        SELECT d.word, d.word = q.word AS exact, d.word LIKE q.word || '%' AS prefix,
+               d.word <-> q.word AS distance
+        FROM product_words AS d
+        WHERE d.word % q.word OR (length(q.word) >= 3 AND d.word LIKE q.word || '%')
+        GROUP BY d.word
+        ORDER BY exact DESC, prefix DESC, distance, d.word
+        LIMIT {WORDS_PER_QUERY_WORD}
+    ) AS b
+) AS m
+ORDER BY q.n
 """
-
-# Each folded letter matches its accented forms in the stored name.
-ACCENTED = {
-    "a": "aàâäáãå",
-    "c": "cç",
-    "e": "eéèêë",
-    "i": "iîïíì",
-    "n": "nñ",
-    "o": "oôöóòõø",
-    "u": "uùûüú",
-    "y": "yÿý",
-}
 
 
 def word_pattern(spellings: list[str]) -> str:
-    """A regular expression matching any of `spellings` at a word start, accents ignored."""
-    alternatives = (
-        "".join(f"[{ACCENTED[ch]}]" if ch in ACCENTED else re.escape(ch) for ch in spelling)
-        for spelling in spellings
-    )
-    return r"\m(" + "|".join(alternatives) + ")"
+    """A regular expression matching any of `spellings` at a word start, any case."""
+    return r"\m(" + "|".join(re.escape(spelling) for spelling in spellings) + ")"
 
 
 def ranked_page_sql(word_count: int) -> str:
     matches = " AND ".join(f"p.name ~* ${i}" for i in range(5, 5 + word_count))
+    # $2 is the query as corrected (best spelling of each word), so that ranking compares
+    # like with like without folding every candidate's name.
     return f"""
 WITH candidates AS MATERIALIZED (
     SELECT p.* FROM products AS p WHERE {VISIBLE} AND {matches} LIMIT {CANDIDATES}
 ), ranked AS (
     SELECT p.*, row_number() OVER (
-        ORDER BY similarity(fold(p.name), fold($2)) DESC, p.created_at DESC, p.id) AS n
+        ORDER BY similarity(lower(p.name), $2) DESC, p.created_at DESC, p.id) AS n
     FROM candidates AS p
 )
 SELECT json_build_object(
@@ -92,11 +95,16 @@ EMPTY_PAGE = '{"items": [], "next_cursor": null}'
 async def search_page_json(
     conn: asyncpg.Connection, *, currency: str, query: str, offset: int, limit: int
 ) -> str:
-    rows = await conn.fetch(SPELLINGS, query)
-    patterns = [word_pattern(r["spellings"]) for r in rows if r["spellings"]]
-    if not patterns:
+    found = [r["spellings"] for r in await conn.fetch(SPELLINGS, query) if r["spellings"]]
+    if not found:
         return EMPTY_PAGE
+    corrected = " ".join(spellings[0] for spellings in found)
     page: str = await conn.fetchval(
-        ranked_page_sql(len(patterns)), currency, query, offset, limit, *patterns
+        ranked_page_sql(len(found)),
+        currency,
+        corrected,
+        offset,
+        limit,
+        *(word_pattern(s) for s in found),
     )
     return page

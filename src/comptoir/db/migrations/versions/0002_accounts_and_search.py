@@ -30,27 +30,33 @@ def upgrade() -> None:
     -- Search folds case and accents: "elegant" finds "Élégant".
     CREATE EXTENSION IF NOT EXISTS unaccent;
     -- unaccent() is only STABLE (its dictionary could change); pinning the dictionary makes
-    -- the fold safe to use in a stored column and in the trigger below.
+    -- the fold usable in the triggers below and in indexes.
     CREATE FUNCTION fold(text) RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
     RETURN lower(public.unaccent('public.unaccent'::regdictionary, $1));
 
-    -- Every distinct folded word of every product name: a small table in which a typo finds
-    -- its correction by trigram similarity in well under a millisecond, however many
-    -- products share the word. Words are never removed: a stale one only finds nothing.
+    -- Every distinct word of every product name, as spelled (lower case, accents kept) and
+    -- folded: a small table in which a typo finds its correction by trigram similarity in
+    -- well under a millisecond, however many products share the word. Words are never
+    -- removed: a stale one only finds nothing.
     CREATE TABLE product_words (
-        word text PRIMARY KEY
+        spelling text PRIMARY KEY,
+        word     text NOT NULL
     );
-    CREATE INDEX product_words_word_trgm_idx ON product_words USING gin (word gin_trgm_ops);
+    CREATE INDEX product_words_word_idx ON product_words (word);
+    -- Inserts are rare after a catalog's first load: written straight into the index
+    -- (no pending list) so that no search ever pays for scanning one.
+    CREATE INDEX product_words_word_trgm_idx ON product_words
+        USING gin (word gin_trgm_ops) WITH (fastupdate = off);
 
     CREATE FUNCTION record_product_words() RETURNS trigger
     LANGUAGE plpgsql AS $$
     BEGIN
-        INSERT INTO product_words (word)
-        SELECT DISTINCT w
-        FROM new_rows, regexp_split_to_table(fold(new_rows.name), '[^[:alnum:]]+') AS w
-        WHERE w <> ''
-        ON CONFLICT (word) DO NOTHING;
+        INSERT INTO product_words (spelling, word)
+        SELECT DISTINCT s, fold(s)
+        FROM new_rows, regexp_split_to_table(lower(new_rows.name), '[^[:alnum:]]+') AS s
+        WHERE s <> ''
+        ON CONFLICT (spelling) DO NOTHING;
         RETURN NULL;
     END
     $$;
@@ -61,10 +67,11 @@ def upgrade() -> None:
     CREATE FUNCTION record_renamed_product_words() RETURNS trigger
     LANGUAGE plpgsql AS $$
     BEGIN
-        INSERT INTO product_words (word)
-        SELECT DISTINCT w FROM regexp_split_to_table(fold(NEW.name), '[^[:alnum:]]+') AS w
-        WHERE w <> ''
-        ON CONFLICT (word) DO NOTHING;
+        INSERT INTO product_words (spelling, word)
+        SELECT DISTINCT s, fold(s)
+        FROM regexp_split_to_table(lower(NEW.name), '[^[:alnum:]]+') AS s
+        WHERE s <> ''
+        ON CONFLICT (spelling) DO NOTHING;
         RETURN NULL;
     END
     $$;
@@ -72,10 +79,11 @@ def upgrade() -> None:
         FOR EACH ROW WHEN (OLD.name IS DISTINCT FROM NEW.name)
         EXECUTE FUNCTION record_renamed_product_words();
 
-    INSERT INTO product_words (word)
-    SELECT DISTINCT w FROM products, regexp_split_to_table(fold(name), '[^[:alnum:]]+') AS w
-    WHERE w <> ''
-    ON CONFLICT (word) DO NOTHING;
+    INSERT INTO product_words (spelling, word)
+    SELECT DISTINCT s, fold(s)
+    FROM products, regexp_split_to_table(lower(name), '[^[:alnum:]]+') AS s
+    WHERE s <> ''
+    ON CONFLICT (spelling) DO NOTHING;
 
     -- Checkout updates stock on hot rows; room on each page keeps those updates HOT (no new
     -- index entries), since no indexed column changes.
