@@ -100,6 +100,19 @@ async def make_order(
     payment_intent_id: str | None = None,
 ) -> UUID:
     total = sum((quantity * price for quantity, price in lines.values()), Decimal("0.00"))
+    # One transaction: the database checks at commit that the total is the sum of the lines.
+    async with conn.transaction():
+        return await _insert_order(conn, user, lines, total, status, payment_intent_id)
+
+
+async def _insert_order(
+    conn: asyncpg.Connection,
+    user: UUID,
+    lines: dict[UUID, tuple[int, Decimal]],
+    total: Decimal,
+    status: str,
+    payment_intent_id: str | None,
+) -> UUID:
     order: UUID = await conn.fetchval(
         "INSERT INTO orders (user_id, status, total_amount, payment_intent_id)"
         " VALUES ($1, $2, $3, $4) RETURNING id",

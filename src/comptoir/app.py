@@ -9,11 +9,14 @@ from comptoir import __version__
 from comptoir.auth import router as auth
 from comptoir.carts import router as carts
 from comptoir.catalog import router as catalog
+from comptoir.checkout import router as checkout
 from comptoir.db import migrate
 from comptoir.db.pool import open_pool
 from comptoir.db.server import database_url
 from comptoir.errors import install_error_handlers
 from comptoir.health import router as health
+from comptoir.orders import router as orders
+from comptoir.payments import router as payments
 from comptoir.ratelimit import RateLimits
 from comptoir.secrets_store import kept_secret
 from comptoir.settings import Settings, load_settings
@@ -45,9 +48,14 @@ def create_app(settings: Settings, *, url: str | None = None) -> FastAPI:
         if settings.jwt_secret
         else kept_secret(settings.data_dir, "jwt_secret")
     )
+    app.state.webhook_secret = (
+        settings.webhook_secret.get_secret_value()
+        if settings.webhook_secret
+        else kept_secret(settings.data_dir, "webhook_secret")
+    )
     app.state.rate_limits = RateLimits(settings)
     install_error_handlers(app)
-    for module in (health, auth, catalog, carts, users):
+    for module in (health, auth, catalog, carts, checkout, orders, payments, users):
         app.include_router(module.router)
     return app
 

@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     pool_max: Annotated[int, Field(ge=1, le=1000)] = 30
     statement_timeout_ms: Annotated[int, Field(ge=0)] = 15_000
     jwt_secret: Annotated[SecretStr | None, Field(min_length=32)] = None
+    webhook_secret: Annotated[SecretStr | None, Field(min_length=16)] = None
     token_ttl_seconds: Annotated[int, Field(ge=60, le=30 * 86400)] = 3600
     rate_limits: Literal["on", "off"] = "on"
     auth_rate_limit: str = "10/minute"

@@ -8,7 +8,7 @@ from typing import Any
 import asyncpg
 import httpx
 
-from tests.factories import Account, make_product
+from tests.factories import Account, make_order, make_product
 
 
 def floats_in(value: Any) -> list[float]:
@@ -161,15 +161,7 @@ async def test_deleted_product_stays_visible_in_the_orders_that_hold_it(
     client: httpx.AsyncClient, db: asyncpg.Connection, admin: Account, customer: Account
 ) -> None:
     product = await make_product(db, name="Lampe Berger")
-    order = await db.fetchval(
-        "INSERT INTO orders (user_id, total_amount) VALUES ($1, 9.90) RETURNING id", customer.id
-    )
-    await db.execute(
-        "INSERT INTO order_items (order_id, product_id, quantity, unit_price)"
-        " VALUES ($1, $2, 1, 9.90)",
-        order,
-        product,
-    )
+    order = await make_order(db, customer.id, lines={product: (1, Decimal("9.90"))})
     assert (
         await client.delete(f"/v1/products/{product}", headers=admin.headers)
     ).status_code == 204

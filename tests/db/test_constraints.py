@@ -255,3 +255,22 @@ async def test_updated_at_moves_on_update(conn: asyncpg.Connection) -> None:
     after = await conn.fetchval("SELECT updated_at FROM products WHERE id = $1", product)
     assert after == before
     assert after.year != 2000
+
+
+async def test_order_total_must_be_the_sum_of_its_lines(conn: asyncpg.Connection) -> None:
+    product = await make_product(conn)
+    user = await make_user(conn)
+    # Checked at commit (a deferred constraint trigger); made immediate here to see it.
+    with pytest.raises(asyncpg.CheckViolationError) as raised:
+        async with conn.transaction():
+            order = await conn.fetchval(
+                "INSERT INTO orders (user_id, total_amount) VALUES ($1, 10.00) RETURNING id", user
+            )
+            await conn.execute(
+                "INSERT INTO order_items (order_id, product_id, quantity, unit_price)"
+                " VALUES ($1, $2, 1, 9.99)",
+                order,
+                product,
+            )
+            await conn.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    assert raised.value.constraint_name == "orders_total_is_sum_of_lines"

@@ -45,7 +45,7 @@ JOIN (SELECT id, row_number() OVER (ORDER BY id) AS n FROM products) AS p
 INSERT INTO orders (user_id, status, total_amount, created_at)
 SELECT u.id,
        (ARRAY['pending', 'paid', 'shipped', 'cancelled']::order_status[])[1 + (g + u.n) % 4],
-       10, now() - make_interval(hours => (g * 7 + u.n)::int)
+       0, now() - make_interval(hours => (g * 7 + u.n)::int)
 FROM (SELECT id, row_number() OVER () AS n FROM users) AS u
 CROSS JOIN generate_series(1, 4) AS g;
 

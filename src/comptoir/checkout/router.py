@@ -1,0 +1,59 @@
+"""POST /v1/checkout."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Header, Request, Response
+
+from comptoir.auth.deps import CurrentUser
+from comptoir.checkout import idempotency, service
+from comptoir.db.deps import Pool
+from comptoir.errors import BadRequest, Responses
+from comptoir.orders.schemas import Order
+
+router = APIRouter(tags=["checkout"])
+
+RESPONSES: Responses = {
+    400: {"description": "No Idempotency-Key header"},
+    401: {"description": "No token"},
+    409: {"description": "Short of stock: the problem lists each short item"},
+    422: {"description": "Empty cart, or the key was used for another request"},
+}
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=255,
+        description="A unique key per checkout attempt (a UUID, say). Retrying with the same "
+        "key returns the same order and creates nothing; keys are kept 24 hours.",
+    ),
+]
+
+
+@router.post("/v1/checkout", status_code=201, response_model=Order, responses=RESPONSES)
+async def checkout(
+    request: Request,
+    user: CurrentUser,
+    pool: Pool,
+    idempotency_key: IdempotencyKey = None,
+    body: Annotated[
+        dict[str, Any] | None, Body(description="Optional; part of the request's fingerprint.")
+    ] = None,
+) -> Response:
+    """Turn the caller's cart into an order, in one transaction."""
+    if not idempotency_key or not idempotency_key.strip():
+        raise BadRequest("The Idempotency-Key header is required.")
+    placed = await service.checkout(
+        pool,
+        user_id=user.id,
+        key=idempotency_key.strip(),
+        request_fingerprint=idempotency.fingerprint("POST", "/v1/checkout", body or {}),
+        currency=request.app.state.settings.currency,
+    )
+    headers = {"Idempotency-Replay": "true"} if placed.replayed else {}
+    return Response(
+        content=placed.body,
+        status_code=placed.status_code,
+        media_type="application/json",
+        headers=headers,
+    )

@@ -1,0 +1,117 @@
+"""The caller's orders, and the back office's."""
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Query, Request, Response
+
+from comptoir.auth.deps import AdminUser, CurrentUser
+from comptoir.db.deps import Pool
+from comptoir.errors import NotFound, Responses
+from comptoir.orders import queries, service
+from comptoir.orders.schemas import Order, OrderPage, StatusMove
+from comptoir.orders.states import Status
+from comptoir.pagination import Cursor, Limit, decode_time_id
+
+router = APIRouter(tags=["orders"])
+
+MINE: Responses = {401: {"description": "No token"}, 404: {"description": "Not yours"}}
+ADMIN: Responses = {401: {"description": "No token"}, 403: {"description": "Not an admin"}}
+
+
+def _json(body: str) -> Response:
+    return Response(content=body, media_type="application/json")
+
+
+def _currency(request: Request) -> str:
+    currency: str = request.app.state.settings.currency
+    return currency
+
+
+@router.get("/v1/orders", response_model=OrderPage, responses=MINE)
+async def my_orders(
+    request: Request, user: CurrentUser, pool: Pool, limit: Limit = 20, cursor: Cursor = None
+) -> Response:
+    """The caller's orders, newest first."""
+    page = await queries.list_user_orders_json(
+        pool,
+        user_id=user.id,
+        after=decode_time_id(cursor) if cursor else None,
+        limit=limit,
+        currency=_currency(request),
+    )
+    return _json(page)
+
+
+@router.get("/v1/orders/{order_id}", response_model=Order, responses=MINE)
+async def my_order(order_id: UUID, request: Request, user: CurrentUser, pool: Pool) -> Response:
+    """One of the caller's orders, with its lines (names as they are now, prices as paid)."""
+    document = await queries.fetch_order_json(
+        pool,
+        order_id=order_id,
+        owner=None if user.role == "admin" else user.id,
+        currency=_currency(request),
+    )
+    if document is None:
+        raise NotFound("No such order.")
+    return _json(document)
+
+
+@router.post(
+    "/v1/orders/{order_id}/cancel",
+    response_model=Order,
+    responses={**MINE, 409: {"description": "Not pending"}},
+)
+async def cancel_my_order(
+    order_id: UUID, request: Request, user: CurrentUser, pool: Pool
+) -> Response:
+    """Cancel one of the caller's pending orders; its units go back in stock."""
+    document = await service.move(
+        pool,
+        order_id=order_id,
+        target="cancelled",
+        owner=user.id,
+        currency=_currency(request),
+        only_from="pending",
+    )
+    return _json(document)
+
+
+@router.get("/v1/admin/orders", response_model=OrderPage, responses=ADMIN)
+async def all_orders(
+    request: Request,
+    admin: AdminUser,
+    pool: Pool,
+    status: Annotated[Status | None, Query(description="Only orders in this status.")] = None,
+    limit: Limit = 20,
+    cursor: Cursor = None,
+) -> Response:
+    """All orders, newest first, optionally by status."""
+    page = await queries.list_orders_json(
+        pool,
+        status=status,
+        after=decode_time_id(cursor) if cursor else None,
+        limit=limit,
+        currency=_currency(request),
+    )
+    return _json(page)
+
+
+@router.post(
+    "/v1/admin/orders/{order_id}/status",
+    response_model=Order,
+    responses={
+        **ADMIN,
+        404: {"description": "No such order"},
+        409: {"description": "Move not allowed"},
+    },
+)
+async def move_order(
+    order_id: UUID, body: StatusMove, request: Request, admin: AdminUser, pool: Pool
+) -> Response:
+    """Move an order: pending→paid, pending→cancelled, paid→shipped, paid→cancelled.
+    Cancelling puts the stock back."""
+    document = await service.move(
+        pool, order_id=order_id, target=body.status, owner=None, currency=_currency(request)
+    )
+    return _json(document)

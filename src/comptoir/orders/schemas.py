@@ -1,0 +1,39 @@
+"""The orders surface. Documents are built by PostgreSQL; these models describe them."""
+
+from datetime import datetime
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict
+
+from comptoir.catalog.schemas import Money
+from comptoir.orders.states import Status
+
+
+class OrderLine(BaseModel):
+    product_id: UUID
+    name: str
+    quantity: int
+    unit_price: Money
+    line_total: Money
+
+
+class Order(BaseModel):
+    id: UUID
+    status: Status
+    total: Money
+    currency: str
+    payment_intent_id: str | None
+    created_at: datetime
+    updated_at: datetime
+    items: list[OrderLine]
+
+
+class OrderPage(BaseModel):
+    items: list[Order]
+    next_cursor: str | None
+
+
+class StatusMove(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: Status
