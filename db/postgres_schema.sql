@@ -129,16 +129,16 @@ CREATE FUNCTION public.place_order(buyer uuid, idempotency_key text, currency te
     LANGUAGE plpgsql
     AS $$
     DECLARE
-        cart_id  uuid;
+        the_cart uuid;
         short    jsonb;
         new_id   uuid;
         document jsonb;
     BEGIN
         -- The cart row first: two checkouts of one cart take turns, and the second finds
         -- it empty.
-        SELECT c.id INTO cart_id FROM carts AS c WHERE c.user_id = buyer FOR UPDATE;
-        IF cart_id IS NULL OR NOT EXISTS (
-            SELECT 1 FROM cart_items AS ci WHERE ci.cart_id = place_order.cart_id
+        SELECT c.id INTO the_cart FROM carts AS c WHERE c.user_id = buyer FOR UPDATE;
+        IF the_cart IS NULL OR NOT EXISTS (
+            SELECT 1 FROM cart_items AS ci WHERE ci.cart_id = the_cart
         ) THEN
             RETURN '{"empty": true}'::jsonb;
         END IF;
@@ -147,7 +147,7 @@ CREATE FUNCTION public.place_order(buyer uuid, idempotency_key text, currency te
         -- in the same order, so two of them can never deadlock.
         PERFORM 1 FROM products AS p
         WHERE p.id IN (SELECT ci.product_id FROM cart_items AS ci
-                       WHERE ci.cart_id = place_order.cart_id)
+                       WHERE ci.cart_id = the_cart)
         ORDER BY p.id
         FOR UPDATE;
 
@@ -157,7 +157,7 @@ CREATE FUNCTION public.place_order(buyer uuid, idempotency_key text, currency te
                ORDER BY p.id)
         INTO short
         FROM cart_items AS ci JOIN products AS p ON p.id = ci.product_id
-        WHERE ci.cart_id = place_order.cart_id
+        WHERE ci.cart_id = the_cart
           AND (p.stock < ci.quantity OR NOT p.active OR p.deleted_at IS NOT NULL);
         IF short IS NOT NULL THEN
             RETURN jsonb_build_object('short', short);
@@ -166,19 +166,19 @@ CREATE FUNCTION public.place_order(buyer uuid, idempotency_key text, currency te
         INSERT INTO orders (user_id, total_amount)
         SELECT buyer, sum(p.price * ci.quantity)
         FROM cart_items AS ci JOIN products AS p ON p.id = ci.product_id
-        WHERE ci.cart_id = place_order.cart_id
+        WHERE ci.cart_id = the_cart
         RETURNING id INTO new_id;
 
         INSERT INTO order_items (order_id, product_id, quantity, unit_price)
         SELECT new_id, ci.product_id, ci.quantity, p.price
         FROM cart_items AS ci JOIN products AS p ON p.id = ci.product_id
-        WHERE ci.cart_id = place_order.cart_id;
+        WHERE ci.cart_id = the_cart;
 
         UPDATE products AS p SET stock = p.stock - ci.quantity
         FROM cart_items AS ci
-        WHERE ci.cart_id = place_order.cart_id AND p.id = ci.product_id;
+        WHERE ci.cart_id = the_cart AND p.id = ci.product_id;
 
-        DELETE FROM cart_items AS ci WHERE ci.cart_id = place_order.cart_id;
+        DELETE FROM cart_items AS ci WHERE ci.cart_id = the_cart;
 
         document := order_document(new_id, currency);
         UPDATE idempotency_keys AS k

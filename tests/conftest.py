@@ -23,7 +23,7 @@ from comptoir.app import create_app
 from comptoir.db import embedded, migrate
 from comptoir.db.schema import with_database
 from comptoir.settings import Settings
-from tests.factories import Account, account
+from tests.factories import Account, make_user, minted
 
 
 @pytest.fixture(scope="session")
@@ -123,16 +123,22 @@ async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
         await connection.close()
 
 
-@pytest.fixture
-async def customer(client: httpx.AsyncClient, db: asyncpg.Connection) -> Account:
-    return await account(client, db, "customer@example.com")
+async def _account(app: FastAPI, db: asyncpg.Connection, email: str, role: str) -> Account:
+    return minted(app, await make_user(db, email=email, role=role), email)
 
 
 @pytest.fixture
-async def other_customer(client: httpx.AsyncClient, db: asyncpg.Connection) -> Account:
-    return await account(client, db, "other@example.com")
+async def customer(app: FastAPI, client: httpx.AsyncClient, db: asyncpg.Connection) -> Account:
+    return await _account(app, db, "customer@example.com", "customer")
 
 
 @pytest.fixture
-async def admin(client: httpx.AsyncClient, db: asyncpg.Connection) -> Account:
-    return await account(client, db, "admin@example.com", role="admin")
+async def other_customer(
+    app: FastAPI, client: httpx.AsyncClient, db: asyncpg.Connection
+) -> Account:
+    return await _account(app, db, "other@example.com", "customer")
+
+
+@pytest.fixture
+async def admin(app: FastAPI, client: httpx.AsyncClient, db: asyncpg.Connection) -> Account:
+    return await _account(app, db, "admin@example.com", "admin")

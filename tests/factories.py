@@ -8,6 +8,9 @@ from uuid import UUID
 import asyncpg
 import httpx
 from argon2 import PasswordHasher
+from fastapi import FastAPI
+
+from comptoir.auth.security import issue_token
 
 PASSWORD = "correct horse battery staple"
 # Hashed once: registering through the API for every test would cost a hash each time.
@@ -49,6 +52,13 @@ async def login(client: httpx.AsyncClient, email: str, password: str = PASSWORD)
     assert response.status_code == 200, response.text
     token: str = response.json()["access_token"]
     return token
+
+
+def minted(app: FastAPI, user: UUID, email: str) -> Account:
+    """An account whose token is minted directly: for tests about something else than login
+    (each login verifies an argon2id hash, on purpose slow)."""
+    token, _ = issue_token(app.state.jwt_secret, user_id=user, generation=0, ttl=3600)
+    return Account(user, email, token)
 
 
 async def account(
