@@ -1,0 +1,165 @@
+"""The payment webhook: signed, applied once, nothing lost."""
+
+import json
+import time
+import uuid
+from typing import Any
+
+import asyncpg
+import httpx
+from fastapi import FastAPI
+
+from comptoir.payments.signature import sign
+from tests.checkout.invariants import stocked
+from tests.factories import Account
+
+
+async def pending_order(client: httpx.AsyncClient, db: asyncpg.Connection, who: Account) -> str:
+    product = await stocked(db, f"P{uuid.uuid4().hex[:6]}", 5)
+    await client.put(f"/v1/cart/items/{product}", json={"quantity": 1}, headers=who.headers)
+    response = await client.post(
+        "/v1/checkout", headers=who.headers | {"Idempotency-Key": str(uuid.uuid4())}
+    )
+    order: str = response.json()["id"]
+    return order
+
+
+async def deliver(
+    client: httpx.AsyncClient,
+    app: FastAPI,
+    event: dict[str, Any],
+    *,
+    timestamp: int | None = None,
+    secret: str | None = None,
+    header: str | None = None,
+) -> httpx.Response:
+    body = json.dumps(event).encode()
+    signature = header or sign(
+        secret or app.state.webhook_secret, body, timestamp or int(time.time())
+    )
+    return await client.post(
+        "/v1/payments/webhook",
+        content=body,
+        headers={"Comptoir-Signature": signature, "Content-Type": "application/json"},
+    )
+
+
+def event(order: str, outcome: str = "succeeded", intent: str = "pi_1") -> dict[str, Any]:
+    return {
+        "event_id": f"evt_{uuid.uuid4().hex}",
+        "payment_intent_id": intent,
+        "order_id": order,
+        "outcome": outcome,
+    }
+
+
+async def test_success_marks_the_order_paid(
+    client: httpx.AsyncClient, app: FastAPI, db: asyncpg.Connection, customer: Account
+) -> None:
+    order = await pending_order(client, db, customer)
+    response = await deliver(client, app, event(order, intent="pi_42"))
+    assert response.status_code == 200
+    assert response.json() == {
+        "event_id": response.json()["event_id"],
+        "result": "paid",
+        "duplicate": False,
+    }
+    row = await db.fetchrow("SELECT status::text, payment_intent_id FROM orders")
+    assert tuple(row) == ("paid", "pi_42")
+
+
+async def test_duplicate_delivery_changes_nothing(
+    client: httpx.AsyncClient,
+    app: FastAPI,
+    db: asyncpg.Connection,
+    customer: Account,
+    admin: Account,
+) -> None:
+    order = await pending_order(client, db, customer)
+    payment = event(order)
+    await deliver(client, app, payment)
+    await client.post(
+        f"/v1/admin/orders/{order}/status", json={"status": "shipped"}, headers=admin.headers
+    )
+    again = await deliver(client, app, payment)
+    assert again.status_code == 200
+    assert again.json()["duplicate"] is True and again.json()["result"] == "paid"
+    assert await db.fetchval("SELECT status::text FROM orders") == "shipped"
+    assert await db.fetchval("SELECT count(*) FROM payment_events") == 1
+
+
+async def test_bad_missing_or_stale_signature_is_401_and_writes_nothing(
+    client: httpx.AsyncClient, app: FastAPI, db: asyncpg.Connection, customer: Account
+) -> None:
+    order = await pending_order(client, db, customer)
+    payment = event(order)
+    answers = [
+        await deliver(client, app, payment, secret="not the webhook secret at all"),
+        await deliver(client, app, payment, timestamp=int(time.time()) - 301),
+        await deliver(client, app, payment, timestamp=int(time.time()) + 301),
+        await deliver(client, app, payment, header="t=123"),
+        await deliver(client, app, payment, header="garbage"),
+        await client.post("/v1/payments/webhook", json=payment),
+    ]
+    assert [a.status_code for a in answers] == [401] * 6
+    assert all(a.headers["content-type"] == "application/problem+json" for a in answers)
+    assert await db.fetchval("SELECT count(*) FROM payment_events") == 0
+    assert await db.fetchval("SELECT status::text FROM orders") == "pending"
+
+    # A body changed after signing fails too.
+    body = json.dumps(payment).encode()
+    signature = sign(app.state.webhook_secret, body, int(time.time()))
+    tampered = body.replace(b"succeeded", b"failed\x20\x20\x20")
+    response = await client.post(
+        "/v1/payments/webhook", content=tampered, headers={"Comptoir-Signature": signature}
+    )
+    assert response.status_code == 401
+
+
+async def test_unknown_order_is_recorded_not_lost(
+    client: httpx.AsyncClient, app: FastAPI, db: asyncpg.Connection
+) -> None:
+    response = await deliver(client, app, event(str(uuid.uuid4()), intent="pi_orphan"))
+    assert response.status_code == 200
+    assert response.json()["result"] == "unknown_order"
+    row = await db.fetchrow("SELECT payment_intent_id, order_id, result FROM payment_events")
+    assert tuple(row) == ("pi_orphan", None, "unknown_order")
+
+
+async def test_payment_for_a_cancelled_order_is_recorded_for_a_refund(
+    client: httpx.AsyncClient, app: FastAPI, db: asyncpg.Connection, customer: Account
+) -> None:
+    order = await pending_order(client, db, customer)
+    await client.post(f"/v1/orders/{order}/cancel", headers=customer.headers)
+    response = await deliver(client, app, event(order))
+    assert response.json()["result"] == "order_cancelled"
+    assert await db.fetchval("SELECT status::text FROM orders") == "cancelled"
+    assert await db.fetchval("SELECT result FROM payment_events") == "order_cancelled"
+
+
+async def test_failed_payment_leaves_the_order_pending(
+    client: httpx.AsyncClient, app: FastAPI, db: asyncpg.Connection, customer: Account
+) -> None:
+    order = await pending_order(client, db, customer)
+    response = await deliver(client, app, event(order, outcome="failed"))
+    assert response.json()["result"] == "payment_failed"
+    assert await db.fetchval("SELECT status::text FROM orders") == "pending"
+    paid = await deliver(client, app, event(order, intent="pi_second_try"))
+    assert paid.json()["result"] == "paid"
+
+
+async def test_one_intent_pays_one_order(
+    client: httpx.AsyncClient, app: FastAPI, db: asyncpg.Connection, customer: Account
+) -> None:
+    first = await pending_order(client, db, customer)
+    second = await pending_order(client, db, customer)
+    await deliver(client, app, event(first, intent="pi_same"))
+    response = await deliver(client, app, event(second, intent="pi_same"))
+    assert response.json()["result"] == "intent_mismatch"
+    statuses = dict(await db.fetch("SELECT id::text, status::text FROM orders"))
+    assert statuses == {first: "paid", second: "pending"}
+
+
+async def test_malformed_event_is_422(client: httpx.AsyncClient, app: FastAPI) -> None:
+    response = await deliver(client, app, {"event_id": "evt", "outcome": "maybe"})
+    assert response.status_code == 422
