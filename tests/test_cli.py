@@ -90,3 +90,31 @@ async def _hash_of(url: str, email: str) -> str:
     value: str = await conn.fetchval("SELECT password_hash FROM users WHERE email = $1", email)
     await conn.close()
     return value
+
+
+def test_demo_fills_an_empty_database_once(scratch: str) -> None:
+    result = CliRunner().invoke(
+        app, ["--database-url", scratch, "demo", "--products", "300", "--customers", "12"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "demo@comptoir.test" in result.output
+    counts = asyncio.run(_demo_counts(scratch))
+    assert counts["products"] == 300 and counts["customers"] == 12
+    assert counts["statuses"] == ["cancelled", "paid", "pending", "shipped"]
+    assert counts["leads"] > 0 and counts["events"] > 0 and counts["carts"] > 0
+    again = CliRunner().invoke(app, ["--database-url", scratch, "demo"])
+    assert again.exit_code == 1
+    assert "already has users or products" in again.output
+
+
+async def _demo_counts(url: str) -> dict[str, object]:
+    conn = await asyncpg.connect(url)
+    row = await conn.fetchrow(
+        "SELECT (SELECT count(*) FROM products) AS products,"
+        " (SELECT count(*) FROM users WHERE role = 'customer') AS customers,"
+        " (SELECT array_agg(DISTINCT status::text ORDER BY status::text) FROM orders) AS statuses,"
+        " (SELECT count(*) FROM leads) AS leads, (SELECT count(*) FROM analytics_events) AS events,"
+        " (SELECT count(*) FROM carts) AS carts"
+    )
+    await conn.close()
+    return dict(row)

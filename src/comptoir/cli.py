@@ -14,6 +14,7 @@ from rich.console import Console
 
 from comptoir.db import migrate, schema
 from comptoir.db.server import database_url
+from comptoir.demo import seed
 from comptoir.settings import Settings, SettingsError, load_settings
 from comptoir.users.admins import account_exists, create_or_promote_admin
 
@@ -191,6 +192,22 @@ def _read_password() -> str:
         err.print("[red]error:[/red] the password needs at least 8 characters")
         raise typer.Exit(2)
     return password
+
+
+@app.command()
+def demo(
+    ctx: typer.Context,
+    products: Annotated[int, typer.Option(min=1, max=1_000_000)] = 1000,
+    customers: Annotated[int, typer.Option(min=1, max=100_000)] = 50,
+) -> None:
+    """Fill an empty database with a realistic demo shop (applies migrations first)."""
+    c: Context = ctx.obj
+    url = _guard(c.url, c.debug)
+    _guard(lambda: migrate.upgrade(url), c.debug)
+    message = _guard(
+        lambda: asyncio.run(seed.fill(url, products=products, customers=customers)), c.debug
+    )
+    out.print(message)
 
 
 def main() -> None:
