@@ -5,7 +5,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from comptoir import __version__
+from comptoir import __version__, openapi
 from comptoir.auth import router as auth
 from comptoir.carts import router as carts
 from comptoir.catalog import router as catalog
@@ -55,6 +55,7 @@ def create_app(settings: Settings, *, url: str | None = None) -> FastAPI:
     )
     app.state.rate_limits = RateLimits(settings)
     install_error_handlers(app)
+    openapi.install(app)
     for module in (health, auth, catalog, carts, checkout, orders, payments, users):
         app.include_router(module.router)
     return app

@@ -5,6 +5,7 @@ from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -104,7 +105,15 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     errors = [
         {"loc": list(err["loc"]), "msg": err["msg"], "type": err["type"]} for err in exc.errors()
     ]
-    return problem(422, "The request is not valid.", errors=errors)
+    return problem(422, "The request is not valid.", title=Unprocessable.title, errors=errors)
+
+
+async def _unstorable_text(request: Request, exc: Exception) -> JSONResponse:
+    # PostgreSQL text cannot hold the NUL character (nor bytes outside UTF-8): the input is
+    # at fault, not the server.
+    return problem(
+        422, "Text may not contain the NUL character (\\u0000).", title=Unprocessable.title
+    )
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -116,4 +125,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(asyncpg.UntranslatableCharacterError, _unstorable_text)
+    app.add_exception_handler(asyncpg.CharacterNotInRepertoireError, _unstorable_text)
     app.add_exception_handler(Exception, _unexpected)
