@@ -9,21 +9,18 @@ from comptoir.carts import queries
 from comptoir.carts.schemas import Cart, Quantity
 from comptoir.db.deps import Pool
 from comptoir.errors import Conflict, NotFound, Responses
+from comptoir.responses import raw_json, shop_currency
 
 router = APIRouter(tags=["cart"])
 
 UNAUTHORIZED: Responses = {401: {"description": "No token"}}
 
 
-def _cart(body: str) -> Response:
-    return Response(content=body, media_type="application/json")
-
-
 @router.get("/v1/cart", response_model=Cart, responses=UNAUTHORIZED)
 async def get_cart(request: Request, user: CurrentUser, pool: Pool) -> Response:
     """The caller's cart: lines at current prices, line totals and total."""
-    currency = request.app.state.settings.currency
-    return _cart(await queries.fetch_cart_json(pool, user_id=user.id, currency=currency))
+    currency = shop_currency(request)
+    return raw_json(await queries.fetch_cart_json(pool, user_id=user.id, currency=currency))
 
 
 @router.put(
@@ -39,7 +36,7 @@ async def set_quantity(
     product_id: UUID, body: Quantity, request: Request, user: CurrentUser, pool: Pool
 ) -> Response:
     """Set how many of a product the cart holds (adds the line if needed)."""
-    currency = request.app.state.settings.currency
+    currency = shop_currency(request)
     async with pool.acquire() as conn, conn.transaction():
         stock = await queries.fetch_orderable_stock(conn, product_id=product_id)
         if stock is None:
@@ -51,7 +48,7 @@ async def set_quantity(
             conn, cart_id=cart_id, product_id=product_id, quantity=body.quantity
         )
         cart = await queries.fetch_cart_json(conn, user_id=user.id, currency=currency)
-    return _cart(cart)
+    return raw_json(cart)
 
 
 @router.delete("/v1/cart/items/{product_id}", status_code=204, responses=UNAUTHORIZED)

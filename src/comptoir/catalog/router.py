@@ -12,19 +12,9 @@ from comptoir.catalog.schemas import Product as ProductModel
 from comptoir.db.deps import Pool
 from comptoir.errors import NotFound
 from comptoir.pagination import Cursor, Limit, decode_offset, decode_time_id
+from comptoir.responses import raw_json, shop_currency
 
 router = APIRouter(tags=["catalog"])
-
-JSON = "application/json"
-
-
-def _currency(request: Request) -> str:
-    currency: str = request.app.state.settings.currency
-    return currency
-
-
-def _json(body: str, status_code: int = 200) -> Response:
-    return Response(content=body, status_code=status_code, media_type=JSON)
 
 
 def _missing() -> NotFound:
@@ -37,8 +27,10 @@ async def list_products(
 ) -> Response:
     """Active products, newest first."""
     after = decode_time_id(cursor) if cursor else None
-    page = await queries.list_page_json(pool, currency=_currency(request), after=after, limit=limit)
-    return _json(page)
+    page = await queries.list_page_json(
+        pool, currency=shop_currency(request), after=after, limit=limit
+    )
+    return raw_json(page)
 
 
 @router.get("/v1/products/search", response_model=ProductPage)
@@ -54,9 +46,9 @@ async def search_products(
     offset = decode_offset(cursor, most=search.CANDIDATES) if cursor else 0
     async with pool.acquire() as conn:
         page = await search.search_page_json(
-            conn, currency=_currency(request), query=q, offset=offset, limit=limit
+            conn, currency=shop_currency(request), query=q, offset=offset, limit=limit
         )
-    return _json(page)
+    return raw_json(page)
 
 
 @router.get(
@@ -70,13 +62,13 @@ async def get_product(
     """One product. Deleted or inactive products are 404, except for admins."""
     product = await queries.fetch_product_json(
         pool,
-        currency=_currency(request),
+        currency=shop_currency(request),
         product_id=product_id,
         hidden_too=user is not None and user.role == "admin",
     )
     if product is None:
         raise _missing()
-    return _json(product)
+    return raw_json(product)
 
 
 @router.post("/v1/products", status_code=201, response_model=ProductModel)
@@ -85,9 +77,9 @@ async def create_product(
 ) -> Response:
     """Add a product to the catalog (admins)."""
     product = await queries.insert_product_json(
-        pool, currency=_currency(request), **body.model_dump()
+        pool, currency=shop_currency(request), **body.model_dump()
     )
-    return _json(product, 201)
+    return raw_json(product, 201)
 
 
 @router.patch(
@@ -101,11 +93,11 @@ async def update_product(
     """Change name, description, price, stock or active (admins)."""
     changes = {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None}
     product = await queries.update_product_json(
-        pool, currency=_currency(request), product_id=product_id, changes=changes
+        pool, currency=shop_currency(request), product_id=product_id, changes=changes
     )
     if product is None:
         raise _missing()
-    return _json(product)
+    return raw_json(product)
 
 
 @router.delete(

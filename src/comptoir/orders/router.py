@@ -12,20 +12,12 @@ from comptoir.orders import queries, service
 from comptoir.orders.schemas import Order, OrderPage, StatusMove
 from comptoir.orders.states import Status
 from comptoir.pagination import Cursor, Limit, decode_time_id
+from comptoir.responses import raw_json, shop_currency
 
 router = APIRouter(tags=["orders"])
 
 MINE: Responses = {401: {"description": "No token"}, 404: {"description": "Not yours"}}
 ADMIN: Responses = {401: {"description": "No token"}, 403: {"description": "Not an admin"}}
-
-
-def _json(body: str) -> Response:
-    return Response(content=body, media_type="application/json")
-
-
-def _currency(request: Request) -> str:
-    currency: str = request.app.state.settings.currency
-    return currency
 
 
 @router.get("/v1/orders", response_model=OrderPage, responses=MINE)
@@ -38,9 +30,9 @@ async def my_orders(
         user_id=user.id,
         after=decode_time_id(cursor) if cursor else None,
         limit=limit,
-        currency=_currency(request),
+        currency=shop_currency(request),
     )
-    return _json(page)
+    return raw_json(page)
 
 
 @router.get("/v1/orders/{order_id}", response_model=Order, responses=MINE)
@@ -50,11 +42,11 @@ async def my_order(order_id: UUID, request: Request, user: CurrentUser, pool: Po
         pool,
         order_id=order_id,
         owner=None if user.role == "admin" else user.id,
-        currency=_currency(request),
+        currency=shop_currency(request),
     )
     if document is None:
         raise NotFound("No such order.")
-    return _json(document)
+    return raw_json(document)
 
 
 @router.post(
@@ -71,10 +63,10 @@ async def cancel_my_order(
         order_id=order_id,
         target="cancelled",
         owner=user.id,
-        currency=_currency(request),
+        currency=shop_currency(request),
         only_from="pending",
     )
-    return _json(document)
+    return raw_json(document)
 
 
 @router.get("/v1/admin/orders", response_model=OrderPage, responses=ADMIN)
@@ -92,9 +84,9 @@ async def all_orders(
         status=status,
         after=decode_time_id(cursor) if cursor else None,
         limit=limit,
-        currency=_currency(request),
+        currency=shop_currency(request),
     )
-    return _json(page)
+    return raw_json(page)
 
 
 @router.post(
@@ -112,6 +104,6 @@ async def move_order(
     """Move an order: pending→paid, pending→cancelled, paid→shipped, paid→cancelled.
     Cancelling puts the stock back."""
     document = await service.move(
-        pool, order_id=order_id, target=body.status, owner=None, currency=_currency(request)
+        pool, order_id=order_id, target=body.status, owner=None, currency=shop_currency(request)
     )
-    return _json(document)
+    return raw_json(document)

@@ -1,0 +1,12 @@
+"""Responses whose JSON PostgreSQL already built: handed over as they are."""
+
+from fastapi import Request, Response
+
+
+def raw_json(body: str, status_code: int = 200) -> Response:
+    return Response(content=body, status_code=status_code, media_type="application/json")
+
+
+def shop_currency(request: Request) -> str:
+    currency: str = request.app.state.settings.currency
+    return currency
