@@ -125,7 +125,7 @@ CREATE FUNCTION public.order_document(order_id uuid, currency text) RETURNS json
     LANGUAGE sql STABLE
     RETURN (SELECT jsonb_build_object('id', o.id, 'status', o.status, 'total', (o.total_amount)::text, 'currency', order_document.currency, 'payment_intent_id', o.payment_intent_id, 'created_at', o.created_at, 'updated_at', o.updated_at, 'items', COALESCE((SELECT jsonb_agg(jsonb_build_object('product_id', oi.product_id, 'name', p.name, 'quantity', oi.quantity, 'unit_price', (oi.unit_price)::text, 'line_total', ((oi.unit_price * (oi.quantity)::numeric))::text) ORDER BY p.name, oi.id) AS jsonb_agg FROM (public.order_items oi JOIN public.products p ON ((p.id = oi.product_id))) WHERE (oi.order_id = o.id)), '[]'::jsonb)) AS jsonb_build_object FROM public.orders o WHERE (o.id = order_document.order_id));
 
-CREATE FUNCTION public.place_order(buyer uuid, idempotency_key text, currency text) RETURNS jsonb
+CREATE FUNCTION public.place_order(buyer uuid, idempotency_key text, request_fingerprint text, currency text) RETURNS jsonb
     LANGUAGE plpgsql
     AS $$
     DECLARE
@@ -133,13 +133,30 @@ CREATE FUNCTION public.place_order(buyer uuid, idempotency_key text, currency te
         short    jsonb;
         new_id   uuid;
         document jsonb;
+        stored   record;
     BEGIN
+        -- An expired key is free again (maintenance purges the others).
+        DELETE FROM idempotency_keys AS k
+        WHERE k.user_id = buyer AND k.key = idempotency_key AND k.expires_at < now();
+        INSERT INTO idempotency_keys (user_id, key, fingerprint)
+        VALUES (buyer, idempotency_key, request_fingerprint)
+        ON CONFLICT (user_id, key) DO NOTHING;
+        IF NOT FOUND THEN
+            SELECT k.fingerprint, k.status_code, k.response INTO stored
+            FROM idempotency_keys AS k WHERE k.user_id = buyer AND k.key = idempotency_key;
+            IF stored.fingerprint <> request_fingerprint THEN
+                RETURN '{"key_reused": true}'::jsonb;
+            END IF;
+            RETURN jsonb_build_object('replay', stored.response, 'status', stored.status_code);
+        END IF;
+
         -- The cart row first: two checkouts of one cart take turns, and the second finds
         -- it empty.
         SELECT c.id INTO the_cart FROM carts AS c WHERE c.user_id = buyer FOR UPDATE;
         IF the_cart IS NULL OR NOT EXISTS (
             SELECT 1 FROM cart_items AS ci WHERE ci.cart_id = the_cart
         ) THEN
+            PERFORM release_idempotency_key(buyer, idempotency_key);
             RETURN '{"empty": true}'::jsonb;
         END IF;
 
@@ -160,6 +177,7 @@ CREATE FUNCTION public.place_order(buyer uuid, idempotency_key text, currency te
         WHERE ci.cart_id = the_cart
           AND (p.stock < ci.quantity OR NOT p.active OR p.deleted_at IS NOT NULL);
         IF short IS NOT NULL THEN
+            PERFORM release_idempotency_key(buyer, idempotency_key);
             RETURN jsonb_build_object('short', short);
         END IF;
 
@@ -214,6 +232,25 @@ CREATE FUNCTION public.record_renamed_product_words() RETURNS trigger
     END
     $$;
 
+CREATE TABLE public.idempotency_keys (
+    user_id uuid NOT NULL,
+    key text NOT NULL,
+    fingerprint text NOT NULL,
+    order_id uuid,
+    status_code integer,
+    response jsonb,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone DEFAULT (now() + '24:00:00'::interval) NOT NULL,
+    CONSTRAINT idempotency_keys_key_check CHECK (((length(key) >= 1) AND (length(key) <= 255)))
+);
+
+CREATE FUNCTION public.release_idempotency_key(buyer uuid, idempotency_key text) RETURNS void
+    LANGUAGE sql
+    BEGIN ATOMIC
+ DELETE FROM public.idempotency_keys k
+   WHERE ((k.user_id = release_idempotency_key.buyer) AND (k.key = release_idempotency_key.idempotency_key));
+END;
+
 CREATE FUNCTION public.set_updated_at() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
@@ -259,18 +296,6 @@ CREATE TABLE public.carts (
     user_id uuid NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL
-);
-
-CREATE TABLE public.idempotency_keys (
-    user_id uuid NOT NULL,
-    key text NOT NULL,
-    fingerprint text NOT NULL,
-    order_id uuid,
-    status_code integer,
-    response jsonb,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    expires_at timestamp with time zone DEFAULT (now() + '24:00:00'::interval) NOT NULL,
-    CONSTRAINT idempotency_keys_key_check CHECK (((length(key) >= 1) AND (length(key) <= 255)))
 );
 
 CREATE TABLE public.leads (

@@ -2,6 +2,8 @@
 
 from uuid import UUID
 
+import asyncpg
+
 from comptoir.db.pool import Executor
 
 # Totals at current prices, computed by the database. A line whose product was deleted or
@@ -33,33 +35,34 @@ async def fetch_cart_json(db: Executor, *, user_id: UUID, currency: str) -> str:
     return cart
 
 
-async def fetch_orderable_stock(db: Executor, *, product_id: UUID) -> int | None:
-    """The stock of a product that can be put in a cart; None if deleted, inactive or unknown."""
-    stock: int | None = await db.fetchval(
-        "SELECT stock FROM products WHERE id = $1 AND active AND deleted_at IS NULL",
-        product_id,
-    )
-    return stock
+# One statement (one round trip, atomic): check the product can be sold in this quantity,
+# create the cart on first use (an upsert on carts(user_id): two first requests at once make
+# one cart), and set the line's quantity (an upsert on cart_items(cart_id, product_id)).
+SET_LINE = """
+WITH product AS (
+    SELECT id, stock FROM products WHERE id = $2 AND active AND deleted_at IS NULL
+), cart AS (
+    INSERT INTO carts (user_id)
+    SELECT $1 FROM product WHERE product.stock >= $3
+    ON CONFLICT (user_id) DO UPDATE SET updated_at = now()
+    RETURNING id
+), line AS (
+    INSERT INTO cart_items (cart_id, product_id, quantity)
+    SELECT cart.id, $2, $3 FROM cart
+    ON CONFLICT (cart_id, product_id) DO UPDATE SET quantity = EXCLUDED.quantity
+    RETURNING 1
+)
+SELECT (SELECT stock FROM product) AS stock, EXISTS (SELECT 1 FROM line) AS written
+"""
 
 
-async def upsert_cart(db: Executor, *, user_id: UUID) -> UUID:
-    """The user's cart, created on first use; safe when two first requests race."""
-    cart: UUID = await db.fetchval(
-        "INSERT INTO carts (user_id) VALUES ($1)"
-        " ON CONFLICT (user_id) DO UPDATE SET updated_at = now() RETURNING id",
-        user_id,
-    )
-    return cart
-
-
-async def upsert_line(db: Executor, *, cart_id: UUID, product_id: UUID, quantity: int) -> None:
-    await db.execute(
-        "INSERT INTO cart_items (cart_id, product_id, quantity) VALUES ($1, $2, $3)"
-        " ON CONFLICT (cart_id, product_id) DO UPDATE SET quantity = EXCLUDED.quantity",
-        cart_id,
-        product_id,
-        quantity,
-    )
+async def set_line(
+    db: Executor, *, user_id: UUID, product_id: UUID, quantity: int
+) -> asyncpg.Record:
+    """`stock`: None for an unknown, deleted or inactive product; `written`: whether the
+    line was set (False when the stock does not cover the quantity)."""
+    row: asyncpg.Record = await db.fetchrow(SET_LINE, user_id, product_id, quantity)
+    return row
 
 
 async def delete_line(db: Executor, *, user_id: UUID, product_id: UUID) -> None:

@@ -36,18 +36,14 @@ async def set_quantity(
     product_id: UUID, body: Quantity, request: Request, user: CurrentUser, pool: Pool
 ) -> Response:
     """Set how many of a product the cart holds (adds the line if needed)."""
-    currency = shop_currency(request)
-    async with pool.acquire() as conn, conn.transaction():
-        stock = await queries.fetch_orderable_stock(conn, product_id=product_id)
-        if stock is None:
-            raise NotFound("No such product.")
-        if body.quantity > stock:
-            raise Conflict(f"Only {stock} left in stock.", available=stock)
-        cart_id = await queries.upsert_cart(conn, user_id=user.id)
-        await queries.upsert_line(
-            conn, cart_id=cart_id, product_id=product_id, quantity=body.quantity
-        )
-        cart = await queries.fetch_cart_json(conn, user_id=user.id, currency=currency)
+    line = await queries.set_line(
+        pool, user_id=user.id, product_id=product_id, quantity=body.quantity
+    )
+    if line["stock"] is None:
+        raise NotFound("No such product.")
+    if not line["written"]:
+        raise Conflict(f"Only {line['stock']} left in stock.", available=line["stock"])
+    cart = await queries.fetch_cart_json(pool, user_id=user.id, currency=shop_currency(request))
     return raw_json(cart)
 
 

@@ -1,10 +1,10 @@
 """Checkout: the cart becomes an order in one transaction, never overselling.
 
-The transaction (READ COMMITTED): claim the idempotency key, then one call to
-`place_order()` in PostgreSQL, which locks the cart, locks the products in id order, checks
-every line's stock, writes the order and its lines at the locked prices, decrements the
-stock, empties the cart and stores the response under the key — then commit. The products
-stay locked for that one round trip and the commit. Any refusal rolls everything back.
+The transaction is one statement, `place_order()` in PostgreSQL (migration 0003), so that the
+products stay locked for a single round trip: claim the idempotency key, lock the cart, lock
+the products in id order, check every line's stock, write the order and its lines at the
+locked prices, decrement the stock, empty the cart, store the response under the key,
+commit. A refusal (empty cart, short stock) writes nothing and frees the key.
 """
 
 import asyncio
@@ -15,7 +15,6 @@ from uuid import UUID
 
 import asyncpg
 
-from comptoir.checkout import idempotency
 from comptoir.errors import Conflict, Unprocessable
 
 # Transient failures worth another try: the transaction rolled back whole, so a retry is
@@ -49,7 +48,14 @@ async def checkout(
 ) -> Placed:
     for attempt in range(ATTEMPTS):
         try:
-            return await _attempt(pool, user_id, key, request_fingerprint, currency)
+            result = await pool.fetchval(
+                "SELECT place_order($1, $2, $3, $4)::text",
+                user_id,
+                key,
+                request_fingerprint,
+                currency,
+            )
+            return _answer(json.loads(result))
         except TRANSIENT:
             if attempt == ATTEMPTS - 1:
                 raise
@@ -57,36 +63,13 @@ async def checkout(
     raise AssertionError("unreachable")
 
 
-async def _attempt(
-    pool: asyncpg.Pool, user_id: UUID, key: str, request_fingerprint: str, currency: str
-) -> Placed:
-    async with pool.acquire() as conn, conn.transaction():
-        if not await idempotency.claim(
-            conn, user_id=user_id, key=key, fingerprint=request_fingerprint
-        ):
-            return _replay(
-                await idempotency.fetch_stored(conn, user_id=user_id, key=key), request_fingerprint
-            )
-        result = json.loads(
-            await conn.fetchval("SELECT place_order($1, $2, $3)::text", user_id, key, currency)
-        )
-        _refuse_unless_placed(result)
-    return Placed(201, json.dumps(result["order"]), replayed=False)
-
-
-def _replay(stored: asyncpg.Record | None, request_fingerprint: str) -> Placed:
-    # The row exists: the claim found it committed (a claim waits for an in-flight one).
-    assert stored is not None
-    if stored["fingerprint"] != request_fingerprint:
+def _answer(result: dict[str, Any]) -> Placed:
+    if "order" in result:
+        return Placed(201, json.dumps(result["order"]), replayed=False)
+    if "replay" in result:
+        return Placed(result["status"], json.dumps(result["replay"]), replayed=True)
+    if result.get("key_reused"):
         raise KeyReused("This Idempotency-Key was used for a different request; use a new key.")
-    return Placed(stored["status_code"], stored["response"], replayed=True)
-
-
-def _refuse_unless_placed(result: dict[str, Any]) -> None:
-    # Raising inside the transaction rolls it back, the claimed key with it.
     if result.get("empty"):
         raise EmptyCart("The cart is empty.")
-    if "short" in result:
-        raise OutOfStock(
-            "Some items are short of stock; nothing was ordered.", items=result["short"]
-        )
+    raise OutOfStock("Some items are short of stock; nothing was ordered.", items=result["short"])

@@ -11,11 +11,19 @@ from comptoir.settings import Settings
 Executor: TypeAlias = asyncpg.Pool | asyncpg.Connection
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Release without asyncpg's default reset query (advisory unlock, CLOSE ALL, UNLISTEN,
+    RESET ALL): a round trip on every release, for session state Comptoir never creates —
+    its settings are per transaction (`SET LOCAL`, `set_config(..., true)`). asyncpg still
+    rolls back a transaction left open."""
+
+
 async def open_pool(url: str, settings: Settings) -> asyncpg.Pool:
     return await asyncpg.create_pool(
         url,
         min_size=settings.pool_min,
         max_size=settings.pool_max,
+        reset=_keep_session,
         server_settings={
             "application_name": "comptoir",
             "default_transaction_isolation": "read committed",

@@ -16,8 +16,8 @@ depends_on = None
 def upgrade() -> None:
     run_sql(r"""
     -- One row per (user, Idempotency-Key) of a checkout that created an order, written in the
-    -- order's own transaction: a retry finds it and gets the same order back; a concurrent
-    -- duplicate waits on the primary key until the first commits or rolls back.
+    -- order's own transaction (place_order below): a retry finds it and gets the same order
+    -- back; a concurrent duplicate waits on the primary key until the first one ends.
     CREATE TABLE idempotency_keys (
         user_id      uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
         key          text NOT NULL,
@@ -70,25 +70,56 @@ def upgrade() -> None:
                 WHERE oi.order_id = o.id), '[]'::jsonb))
         FROM orders AS o WHERE o.id = order_document.order_id);
 
-    -- Checkout, the seed's section 4, in one call so that the products stay locked for one
-    -- round trip only. Runs inside the caller's transaction (which claimed the idempotency
-    -- key); returns {"order": ...}, {"empty": true} or {"short": [...]} — on the last two
-    -- nothing was written and the caller rolls back.
-    CREATE FUNCTION place_order(buyer uuid, idempotency_key text, currency text)
-    RETURNS jsonb
+    -- A refused checkout wrote nothing but its key: removing the key leaves the database as
+    -- if the attempt never happened, and the same key may be tried again.
+    CREATE FUNCTION release_idempotency_key(buyer uuid, idempotency_key text) RETURNS void
+    LANGUAGE sql
+    BEGIN ATOMIC
+        DELETE FROM idempotency_keys AS k
+        WHERE k.user_id = buyer AND k.key = idempotency_key;
+    END;
+
+    -- Checkout, the seed's section 4, as one statement: one round trip, one transaction,
+    -- so that the products stay locked for as short a time as possible.
+    --   {"order": ...}             the order was placed;
+    --   {"replay": ..., "status"}  this key already placed an order: its stored response;
+    --   {"key_reused": true}       this key was used for a different request;
+    --   {"empty": true} / {"short": [...]}  refused: nothing written, the key left free.
+    -- A duplicate arriving while the first is in flight waits on the key's primary key,
+    -- then replays (first committed an order) or claims the key (first was refused).
+    CREATE FUNCTION place_order(
+        buyer uuid, idempotency_key text, request_fingerprint text, currency text
+    ) RETURNS jsonb
     LANGUAGE plpgsql AS $$
     DECLARE
         the_cart uuid;
         short    jsonb;
         new_id   uuid;
         document jsonb;
+        stored   record;
     BEGIN
+        -- An expired key is free again (maintenance purges the others).
+        DELETE FROM idempotency_keys AS k
+        WHERE k.user_id = buyer AND k.key = idempotency_key AND k.expires_at < now();
+        INSERT INTO idempotency_keys (user_id, key, fingerprint)
+        VALUES (buyer, idempotency_key, request_fingerprint)
+        ON CONFLICT (user_id, key) DO NOTHING;
+        IF NOT FOUND THEN
+            SELECT k.fingerprint, k.status_code, k.response INTO stored
+            FROM idempotency_keys AS k WHERE k.user_id = buyer AND k.key = idempotency_key;
+            IF stored.fingerprint <> request_fingerprint THEN
+                RETURN '{"key_reused": true}'::jsonb;
+            END IF;
+            RETURN jsonb_build_object('replay', stored.response, 'status', stored.status_code);
+        END IF;
+
         -- The cart row first: two checkouts of one cart take turns, and the second finds
         -- it empty.
         SELECT c.id INTO the_cart FROM carts AS c WHERE c.user_id = buyer FOR UPDATE;
         IF the_cart IS NULL OR NOT EXISTS (
             SELECT 1 FROM cart_items AS ci WHERE ci.cart_id = the_cart
         ) THEN
+            PERFORM release_idempotency_key(buyer, idempotency_key);
             RETURN '{"empty": true}'::jsonb;
         END IF;
 
@@ -109,6 +140,7 @@ def upgrade() -> None:
         WHERE ci.cart_id = the_cart
           AND (p.stock < ci.quantity OR NOT p.active OR p.deleted_at IS NOT NULL);
         IF short IS NOT NULL THEN
+            PERFORM release_idempotency_key(buyer, idempotency_key);
             RETURN jsonb_build_object('short', short);
         END IF;
 
@@ -184,7 +216,8 @@ def downgrade() -> None:
     DROP TRIGGER order_items_total_is_sum_of_lines ON order_items;
     DROP TRIGGER orders_total_is_sum_of_lines ON orders;
     DROP FUNCTION check_order_total();
-    DROP FUNCTION place_order(uuid, text, text);
+    DROP FUNCTION place_order(uuid, text, text, text);
+    DROP FUNCTION release_idempotency_key(uuid, text);
     DROP FUNCTION order_document(uuid, text);
     DROP TABLE payment_events;
     DROP TABLE idempotency_keys;
