@@ -247,8 +247,8 @@ CREATE TABLE public.idempotency_keys (
 CREATE FUNCTION public.release_idempotency_key(buyer uuid, idempotency_key text) RETURNS void
     LANGUAGE sql
     BEGIN ATOMIC
- DELETE FROM public.idempotency_keys k
-   WHERE ((k.user_id = release_idempotency_key.buyer) AND (k.key = release_idempotency_key.idempotency_key));
+ DELETE FROM public.idempotency_keys
+   WHERE ((idempotency_keys.user_id = release_idempotency_key.buyer) AND (idempotency_keys.key = release_idempotency_key.idempotency_key));
 END;
 
 CREATE FUNCTION public.set_updated_at() RETURNS trigger

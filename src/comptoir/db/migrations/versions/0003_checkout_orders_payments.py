@@ -75,8 +75,9 @@ def upgrade() -> None:
     CREATE FUNCTION release_idempotency_key(buyer uuid, idempotency_key text) RETURNS void
     LANGUAGE sql
     BEGIN ATOMIC
-        DELETE FROM idempotency_keys AS k
-        WHERE k.user_id = buyer AND k.key = idempotency_key;
+        -- No table alias: servers before 18 print one back with AS, 18 without, and
+        -- db/postgres_schema.sql must read the same on every server.
+        DELETE FROM idempotency_keys WHERE user_id = buyer AND key = idempotency_key;
     END;
 
     -- Checkout, the seed's section 4, as one statement: one round trip, one transaction,
