@@ -3,8 +3,10 @@
 from fastapi import Request, Response
 
 
-def raw_json(body: str, status_code: int = 200) -> Response:
-    return Response(content=body, status_code=status_code, media_type="application/json")
+def raw_json(body: str, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        content=body, status_code=status_code, media_type="application/json", headers=headers
+    )
 
 
 def shop_currency(request: Request) -> str:

@@ -9,6 +9,7 @@ from comptoir.checkout import idempotency, service
 from comptoir.db.deps import Pool
 from comptoir.errors import BadRequest, Responses
 from comptoir.orders.schemas import Order
+from comptoir.responses import raw_json, shop_currency
 
 router = APIRouter(tags=["checkout"])
 
@@ -48,12 +49,7 @@ async def checkout(
         user_id=user.id,
         key=idempotency_key.strip(),
         request_fingerprint=idempotency.fingerprint("POST", "/v1/checkout", body or {}),
-        currency=request.app.state.settings.currency,
+        currency=shop_currency(request),
     )
     headers = {"Idempotency-Replay": "true"} if placed.replayed else {}
-    return Response(
-        content=placed.body,
-        status_code=placed.status_code,
-        media_type="application/json",
-        headers=headers,
-    )
+    return raw_json(placed.body, placed.status_code, headers)
