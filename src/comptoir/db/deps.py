@@ -6,7 +6,8 @@ import asyncpg
 from fastapi import Depends, Request
 
 
-def get_pool(request: Request) -> asyncpg.Pool:
+async def get_pool(request: Request) -> asyncpg.Pool:
+    # async: FastAPI runs a plain `def` dependency in a worker thread, a hop per request.
     pool: asyncpg.Pool = request.app.state.pool
     return pool
 
