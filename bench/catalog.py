@@ -980,6 +980,12 @@ def report(
                 print(f"  {r.name}, SQL per request:" if r is not bare else f"  {r.name}:")
                 print("\n".join(f"    {note}" for note in r.notes))
         target, p99_ok = PAGE_VS_BARE_TARGET * bare.rps, found.p99_ms <= SEARCH_P99_TARGET_MS
+        by_cpu = " / ".join(f"{100 * bare.cpu_us(bare.cpu.server) / r.cpu_us(r.cpu.server):.0f}%"
+                            for r in (first, deep))  # fmt: skip
+        print(
+            f"server CPU per request, bare vs first / deep page: {by_cpu} (what the ratios "
+            "would be if the server's core were the only limit; robust to other load)"
+        )
         print(f"targets: first page at {ratio(first, bare)} of bare, target 60%: "
               f"{verdict(first.rps >= target)}; deep page at {ratio(deep, bare)}: "
               f"{verdict(deep.rps >= target)}; search p99 {found.p99_ms:.1f} ms, target "
