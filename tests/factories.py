@@ -61,14 +61,6 @@ def minted(app: FastAPI, user: UUID, email: str) -> Account:
     return Account(user, email, token)
 
 
-async def account(
-    client: httpx.AsyncClient, conn: asyncpg.Connection, email: str, *, role: str = "customer"
-) -> Account:
-    """A user in the database, logged in through the API."""
-    user = await make_user(conn, email=email, role=role)
-    return Account(user, email, await login(client, email))
-
-
 async def make_product(
     conn: asyncpg.Connection,
     *,
