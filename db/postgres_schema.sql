@@ -84,6 +84,14 @@ CREATE FUNCTION public.fold(text) RETURNS text
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
     RETURN lower(public.unaccent('public.unaccent'::regdictionary, $1));
 
+CREATE FUNCTION public.name_spellings(name text) RETURNS SETOF text
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    BEGIN ATOMIC
+ SELECT s.s
+    FROM regexp_split_to_table(lower(name_spellings.name), '[^[:alnum:]]+'::text) s(s)
+   WHERE (s.s <> ''::text);
+END;
+
 CREATE TABLE public.order_items (
     id uuid DEFAULT gen_random_uuid() NOT NULL,
     order_id uuid NOT NULL,
@@ -212,8 +220,7 @@ CREATE FUNCTION public.record_product_words() RETURNS trigger
     BEGIN
         INSERT INTO product_words (spelling, word)
         SELECT DISTINCT s, fold(s)
-        FROM new_rows, regexp_split_to_table(lower(new_rows.name), '[^[:alnum:]]+') AS s
-        WHERE s <> ''
+        FROM new_rows, name_spellings(new_rows.name) AS s
         ON CONFLICT (spelling) DO NOTHING;
         RETURN NULL;
     END
@@ -225,8 +232,7 @@ CREATE FUNCTION public.record_renamed_product_words() RETURNS trigger
     BEGIN
         INSERT INTO product_words (spelling, word)
         SELECT DISTINCT s, fold(s)
-        FROM regexp_split_to_table(lower(NEW.name), '[^[:alnum:]]+') AS s
-        WHERE s <> ''
+        FROM name_spellings(NEW.name) AS s
         ON CONFLICT (spelling) DO NOTHING;
         RETURN NULL;
     END

@@ -49,13 +49,19 @@ def upgrade() -> None:
     CREATE INDEX product_words_word_trgm_idx ON product_words
         USING gin (word gin_trgm_ops) WITH (fastupdate = off);
 
+    -- The words of a product name as the dictionary keeps them: lower case, accents kept.
+    CREATE FUNCTION name_spellings(name text) RETURNS SETOF text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
+    BEGIN ATOMIC
+        SELECT s FROM regexp_split_to_table(lower(name), '[^[:alnum:]]+') AS s WHERE s <> '';
+    END;
+
     CREATE FUNCTION record_product_words() RETURNS trigger
     LANGUAGE plpgsql AS $$
     BEGIN
         INSERT INTO product_words (spelling, word)
         SELECT DISTINCT s, fold(s)
-        FROM new_rows, regexp_split_to_table(lower(new_rows.name), '[^[:alnum:]]+') AS s
-        WHERE s <> ''
+        FROM new_rows, name_spellings(new_rows.name) AS s
         ON CONFLICT (spelling) DO NOTHING;
         RETURN NULL;
     END
@@ -69,8 +75,7 @@ def upgrade() -> None:
     BEGIN
         INSERT INTO product_words (spelling, word)
         SELECT DISTINCT s, fold(s)
-        FROM regexp_split_to_table(lower(NEW.name), '[^[:alnum:]]+') AS s
-        WHERE s <> ''
+        FROM name_spellings(NEW.name) AS s
         ON CONFLICT (spelling) DO NOTHING;
         RETURN NULL;
     END
@@ -81,8 +86,7 @@ def upgrade() -> None:
 
     INSERT INTO product_words (spelling, word)
     SELECT DISTINCT s, fold(s)
-    FROM products, regexp_split_to_table(lower(name), '[^[:alnum:]]+') AS s
-    WHERE s <> ''
+    FROM products, name_spellings(name) AS s
     ON CONFLICT (spelling) DO NOTHING;
 
     -- Checkout updates stock on hot rows; room on each page keeps those updates HOT (no new
@@ -98,6 +102,7 @@ def downgrade() -> None:
     DROP TRIGGER products_record_words_on_insert ON products;
     DROP FUNCTION record_renamed_product_words();
     DROP FUNCTION record_product_words();
+    DROP FUNCTION name_spellings(text);
     DROP TABLE product_words;
     DROP FUNCTION fold(text);
     DROP EXTENSION IF EXISTS unaccent;
