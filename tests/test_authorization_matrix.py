@@ -116,6 +116,8 @@ ROUTES = [
     Route("GET", "/v1/products/{product_id}", "public", 200),
     Route("GET", "/healthz", "public", 200),
     Route("GET", "/readyz", "public", 200),
+    # Operators: the metrics token (tests/ops) or, as here, an admin's access token.
+    Route("GET", "/metrics", "admin", 200),
     # Any signed-in user, on their own account and cart.
     Route("POST", "/v1/auth/logout", "user", 204, ends_token=True),
     Route("GET", "/v1/me", "user", 200),

@@ -14,7 +14,13 @@ from comptoir.db import migrate
 from comptoir.db.pool import open_pool
 from comptoir.db.server import database_url
 from comptoir.errors import install_error_handlers
+from comptoir.events import router as events
 from comptoir.health import router as health
+from comptoir.leads import router as leads
+from comptoir.observability.faults import install_fault_handlers
+from comptoir.observability.logs import request_logger
+from comptoir.observability.metrics import Metrics
+from comptoir.observability.middleware import Observe
 from comptoir.orders import router as orders
 from comptoir.payments import router as payments
 from comptoir.ratelimit import RateLimits
@@ -28,9 +34,12 @@ def create_app(settings: Settings, *, url: str | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.pool = await open_pool(url or database_url(settings), settings)
+        app.state.pool = await open_pool(
+            url or database_url(settings), settings, observer=app.state.metrics
+        )
         try:
-            yield
+            async with app.state.metrics.watching(app.state.pool):
+                yield
         finally:
             await app.state.pool.close()
             await app.state.rate_limits.close()
@@ -54,9 +63,18 @@ def create_app(settings: Settings, *, url: str | None = None) -> FastAPI:
         else kept_secret(settings.data_dir, "webhook_secret")
     )
     app.state.rate_limits = RateLimits(settings)
+    app.state.metrics = Metrics()
     install_error_handlers(app)
+    install_fault_handlers(app)
+    app.add_middleware(
+        Observe,
+        metrics=app.state.metrics,
+        log=request_logger(settings),
+        slow_ms=settings.slow_request_ms,
+        max_body=settings.max_body_bytes,
+    )
     openapi.install(app)
-    for module in (health, auth, catalog, carts, checkout, orders, payments, users):
+    for module in (health, auth, catalog, carts, checkout, orders, payments, users, leads, events):
         app.include_router(module.router)
     return app
 

@@ -41,6 +41,21 @@ class Settings(BaseSettings):
     auth_rate_limit: str = "10/minute"
     redis_url: Annotated[str | None, Field(validation_alias="REDIS_URL")] = None
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "EUR"
+    # Leads and events (docs/events.md): per client address; retention in months of
+    # analytics_events partitions kept besides the current one (None: keep all), and where
+    # `comptoir db maintain` writes a partition before dropping it (None: no export).
+    leads_rate_limit: str = "5/minute"
+    events_rate_limit: str = "600/minute"
+    events_retention_months: Annotated[int | None, Field(ge=1, le=1200)] = None
+    events_export_dir: Path | None = None
+    # Operations (docs/operations.md): how long a request may wait for a pooled connection
+    # before it gets 503, when a request is logged as slow, the log format, the largest body
+    # accepted, and the bearer token a metrics scraper sends to /metrics.
+    pool_wait_ms: Annotated[int, Field(ge=1, le=60_000)] = 1000
+    slow_request_ms: Annotated[int, Field(ge=1)] = 500
+    log_format: Literal["auto", "json", "console"] = "auto"
+    max_body_bytes: Annotated[int, Field(ge=1024)] = 1_048_576
+    metrics_token: Annotated[SecretStr | None, Field(min_length=16)] = None
 
     @field_validator("database_url")
     @classmethod
@@ -54,7 +69,7 @@ class Settings(BaseSettings):
             )
         return value
 
-    @field_validator("auth_rate_limit")
+    @field_validator("auth_rate_limit", "leads_rate_limit", "events_rate_limit")
     @classmethod
     def _rate(cls, value: str) -> str:
         try:

@@ -50,6 +50,7 @@ async def checkout(
         key=idempotency_key.strip(),
         request_fingerprint=idempotency.fingerprint("POST", "/v1/checkout", body or {}),
         currency=shop_currency(request),
+        on_retry=request.app.state.metrics.checkout_retried,
     )
     headers = {"Idempotency-Replay": "true"} if placed.replayed else {}
     return raw_json(placed.body, placed.status_code, headers)

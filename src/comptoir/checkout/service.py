@@ -9,6 +9,7 @@ commit. A refusal (empty cart, short stock) writes nothing and frees the key.
 
 import asyncio
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -44,7 +45,13 @@ class Placed:
 
 
 async def checkout(
-    pool: asyncpg.Pool, *, user_id: UUID, key: str, request_fingerprint: str, currency: str
+    pool: asyncpg.Pool,
+    *,
+    user_id: UUID,
+    key: str,
+    request_fingerprint: str,
+    currency: str,
+    on_retry: Callable[[], None] | None = None,
 ) -> Placed:
     for attempt in range(ATTEMPTS):
         try:
@@ -59,6 +66,8 @@ async def checkout(
         except TRANSIENT:
             if attempt == ATTEMPTS - 1:
                 raise
+            if on_retry:
+                on_retry()
             await asyncio.sleep(0.01 * 2**attempt)
     raise AssertionError("unreachable")
 

@@ -1,14 +1,76 @@
-"""One bounded asyncpg pool per process."""
+"""One bounded asyncpg pool per process, with a bounded wait for its connections."""
 
-from typing import TypeAlias
+import time
+from typing import Any, Protocol, TypeAlias
 
 import asyncpg
+from asyncpg.pool import PoolAcquireContext
 
+from comptoir.errors import ServiceUnavailable
 from comptoir.settings import Settings
 
 # What query functions run on: the pool (one statement, any connection) or a connection
 # (inside a transaction the caller holds).
 Executor: TypeAlias = asyncpg.Pool | asyncpg.Connection
+
+
+class PoolObserver(Protocol):
+    """Where the pool reports how long requests waited for a connection (the metrics)."""
+
+    def pool_waited(self, seconds: float) -> None: ...
+
+    def pool_timed_out(self) -> None: ...
+
+
+class PoolExhausted(ServiceUnavailable):
+    """Every connection stayed busy for the whole wait: come back shortly."""
+
+    def __init__(self, waited: float) -> None:
+        super().__init__(
+            f"The shop is busy: no database connection came free within {waited:g} s. "
+            "Retry shortly.",
+            headers={"Retry-After": "1"},
+        )
+
+
+class _BoundedAcquire(PoolAcquireContext):  # type: ignore[misc]
+    """asyncpg's acquire, timed, with its timeout turned into a 503 the client can act on."""
+
+    async def __aenter__(self) -> Any:
+        self.connection = await self.pool.timed_acquire(self.timeout)
+        return self.connection
+
+    def __await__(self) -> Any:
+        self.done = True
+        return self.pool.timed_acquire(self.timeout).__await__()
+
+
+class BoundedPool(asyncpg.Pool):  # type: ignore[misc]
+    """Every acquisition, `pool.fetch(...)` included (asyncpg routes those through
+    `acquire()`), waits at most `wait` seconds: beyond the pool, requests get a quick 503
+    with Retry-After instead of joining an unbounded queue."""
+
+    def __init__(
+        self, *args: Any, wait: float, observer: PoolObserver | None, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.wait = wait
+        self.observer = observer
+
+    def acquire(self, *, timeout: float | None = None) -> PoolAcquireContext:
+        return _BoundedAcquire(self, self.wait if timeout is None else timeout)
+
+    async def timed_acquire(self, wait: float) -> Any:
+        started = time.perf_counter()
+        try:
+            connection = await self._acquire(wait)
+        except TimeoutError:
+            if self.observer:
+                self.observer.pool_timed_out()
+            raise PoolExhausted(wait) from None
+        if self.observer:
+            self.observer.pool_waited(time.perf_counter() - started)
+        return connection
 
 
 async def _keep_session(conn: asyncpg.Connection) -> None:
@@ -18,11 +80,20 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
     rolls back a transaction left open."""
 
 
-async def open_pool(url: str, settings: Settings) -> asyncpg.Pool:
-    return await asyncpg.create_pool(
+async def open_pool(
+    url: str, settings: Settings, observer: PoolObserver | None = None
+) -> asyncpg.Pool:
+    pool = BoundedPool(
         url,
+        wait=settings.pool_wait_ms / 1000,
+        observer=observer,
         min_size=settings.pool_min,
         max_size=settings.pool_max,
+        max_queries=50_000,
+        max_inactive_connection_lifetime=300.0,
+        loop=None,
+        connection_class=asyncpg.Connection,
+        record_class=asyncpg.Record,
         reset=_keep_session,
         server_settings={
             "application_name": "comptoir",
@@ -33,3 +104,7 @@ async def open_pool(url: str, settings: Settings) -> asyncpg.Pool:
             "timezone": "UTC",
         },
     )
+    # asyncpg's create_pool does this same await; the class is ours so that every
+    # acquisition is bounded.
+    await pool
+    return pool

@@ -1,0 +1,1 @@
+"""Operations: metrics, request logs, answers when the database is away."""

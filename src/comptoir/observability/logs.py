@@ -1,0 +1,73 @@
+"""Structured request logs: one line per request, JSON in production, never a secret.
+
+The logger belongs to the app (`structlog.wrap_logger`), not to a process-wide
+configuration, so that several apps (tests) never step on each other.
+"""
+
+import re
+import sys
+from typing import Any
+
+import structlog
+from structlog.typing import EventDict, Processor
+
+from comptoir.settings import Settings
+
+# Keys whose values are never written, whatever they hold.
+SECRET_KEYS = re.compile(r"pass(word)?|token|secret|authori[sz]ation|cookie|card|cvc|iban", re.I)
+# 13 to 19 digits, optionally grouped by spaces or dashes: a payment card number.
+CARD_LIKE = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
+# A JWT: three base64url parts, the first one starting like a JSON header.
+JWT_LIKE = re.compile(r"eyJ[\w-]+\.[\w-]+\.[\w-]*")
+REDACTED = "[redacted]"
+
+
+def scrub(value: str) -> str:
+    return JWT_LIKE.sub(REDACTED, CARD_LIKE.sub(REDACTED, value))
+
+
+def redact(logger: Any, method: str, event: EventDict) -> EventDict:
+    """The last line of defence: whatever a caller binds, secrets do not reach the log."""
+    for key, value in list(event.items()):
+        if SECRET_KEYS.search(key):
+            event[key] = REDACTED
+        elif isinstance(value, str):
+            event[key] = scrub(value)
+    return event
+
+
+class StderrLogger:
+    """Writes each line to the stderr of the moment (pytest swaps it; so may an operator)."""
+
+    def msg(self, message: str) -> None:
+        sys.stderr.write(message + "\n")
+        sys.stderr.flush()
+
+    log = debug = info = warning = warn = error = critical = exception = msg
+
+
+def wants_json(settings: Settings) -> bool:
+    if settings.log_format == "auto":
+        return not sys.stderr.isatty()
+    return settings.log_format == "json"
+
+
+def request_logger(settings: Settings) -> Any:
+    renderer: Processor = (
+        structlog.processors.JSONRenderer()
+        if wants_json(settings)
+        else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    processors: list[Processor] = [
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        redact,
+        renderer,
+    ]
+    return structlog.wrap_logger(
+        StderrLogger(),
+        processors=processors,
+        wrapper_class=structlog.make_filtering_bound_logger(0),
+        context_class=dict,
+        cache_logger_on_first_use=True,
+    ).bind(logger="comptoir.requests")
