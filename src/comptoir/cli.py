@@ -1,20 +1,23 @@
 """The `comptoir` command line: thin commands that call into the domains."""
 
 import asyncio
+import json
 import os
 import signal
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 import uvicorn
 from rich.console import Console
 
-from comptoir.db import migrate, schema
+from comptoir.db import maintain, migrate, schema, stats
 from comptoir.db.server import database_url
 from comptoir.demo import seed
+from comptoir.observability.metrics import share_between_workers
 from comptoir.settings import Settings, SettingsError, load_settings
 from comptoir.users.admins import account_exists, create_or_promote_admin
 
@@ -98,6 +101,7 @@ def serve(
     # Workers are separate processes that read their settings from the environment: hand
     # them the server this process resolved (the embedded one, if that is what we run).
     os.environ["DATABASE_URL"] = url
+    share_between_workers(workers)
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, _exit_normally)
     uvicorn.run(
@@ -109,6 +113,7 @@ def serve(
         loop="uvloop",
         http="httptools",
         log_level="info",
+        access_log=False,  # the app logs each request itself, with its id and route
         timeout_graceful_shutdown=30,
     )
 
@@ -164,6 +169,49 @@ def db_schema(ctx: typer.Context) -> None:
     c: Context = ctx.obj
     url = _guard(c.url, c.debug)
     sys.stdout.write(_guard(lambda: asyncio.run(schema.schema_sql(url)), c.debug))
+
+
+@db_app.command("stats")
+def db_stats(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="Rows per section.")] = 10,
+) -> None:
+    """Health of the database: slowest and most frequent statements, lock waits, dead
+    tuples and last vacuum, unused and bloated indexes, partition sizes."""
+    c: Context = ctx.obj
+    url = _guard(c.url, c.debug)
+    sections = _guard(lambda: asyncio.run(stats.report(url, limit=limit)), c.debug)
+    if as_json:
+        payload = {s.title: {"rows": s.rows, "hint": s.hint} for s in sections}
+        sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
+        return
+    for section in sections:
+        out.print(stats.as_table(section))
+
+
+@db_app.command("maintain")
+def db_maintain(
+    ctx: typer.Context,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would be done.")] = False,
+    export_dir: Annotated[
+        Path | None,
+        typer.Option(help="Export analytics partitions past the retention here first."),
+    ] = None,
+) -> None:
+    """VACUUM (ANALYZE) where dead tuples call for it, REINDEX CONCURRENTLY bloated indexes,
+    analytics partitions ahead and past retention, expired keys and revocations purged.
+    Safe to run from cron while the shop serves."""
+    c: Context = ctx.obj
+    url = _guard(c.url, c.debug)
+    retention = c.settings.events_retention_months
+    done = _guard(
+        lambda: asyncio.run(
+            maintain.run(url, retention_months=retention, export_dir=export_dir, dry_run=dry_run)
+        ),
+        c.debug,
+    )
+    out.print("\n".join(done) if done else "nothing to do", highlight=False)
 
 
 @users_app.command("create-admin")

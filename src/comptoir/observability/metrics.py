@@ -7,7 +7,10 @@ values live in this process's memory.
 """
 
 import asyncio
+import atexit
 import os
+import shutil
+import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 
@@ -134,3 +137,14 @@ class Metrics:
                 await task
             if path := multiprocess_dir():
                 multiprocess.mark_process_dead(os.getpid(), path)  # type: ignore[no-untyped-call]
+
+
+def share_between_workers(workers: int) -> None:
+    """For `serve --workers N`: give the workers a fresh directory for their values, before
+    any of them imports prometheus_client. An operator's own PROMETHEUS_MULTIPROC_DIR is
+    kept (they empty it between runs, as prometheus_client asks)."""
+    if workers < 2 or "PROMETHEUS_MULTIPROC_DIR" in os.environ:
+        return
+    path = tempfile.mkdtemp(prefix="comptoir-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
