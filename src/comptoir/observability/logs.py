@@ -15,8 +15,12 @@ from comptoir.settings import Settings
 
 # Keys whose values are never written, whatever they hold.
 SECRET_KEYS = re.compile(r"pass(word)?|token|secret|authori[sz]ation|cookie|card|cvc|iban", re.I)
-# 13 to 19 digits, optionally grouped by spaces or dashes: a payment card number.
-CARD_LIKE = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
+# A payment card number: 13 to 19 digits in a row, or grouped the way cards are printed
+# (4-4-4-4, with up to 3 more; Amex 4-6-5). Not a UUID, nor an ordinary number.
+CARD_LIKE = re.compile(
+    r"(?<![\w-])(?:\d{13,19}|\d{4}(?:[ -]\d{4}){3}(?:[ -]?\d{1,3})?|\d{4}[ -]\d{6}[ -]\d{5})"
+    r"(?![\w-])"
+)
 # A JWT: three base64url parts, the first one starting like a JSON header.
 JWT_LIKE = re.compile(r"eyJ[\w-]+\.[\w-]+\.[\w-]*")
 REDACTED = "[redacted]"
