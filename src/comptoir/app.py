@@ -11,8 +11,8 @@ from comptoir.carts import router as carts
 from comptoir.catalog import router as catalog
 from comptoir.checkout import router as checkout
 from comptoir.db import migrate
-from comptoir.db.pool import open_pool
-from comptoir.db.server import database_url
+from comptoir.db.context import Database
+from comptoir.db.server import database_url, open_app_pool
 from comptoir.errors import install_error_handlers
 from comptoir.events import router as events
 from comptoir.health import router as health
@@ -34,9 +34,10 @@ def create_app(settings: Settings, *, url: str | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.pool = await open_pool(
-            url or database_url(settings), settings, observer=app.state.metrics
+        app.state.pool = await open_app_pool(
+            settings, url or database_url(settings), observer=app.state.metrics
         )
+        app.state.database = Database(app.state.pool, rls=settings.rls == "on")
         try:
             async with app.state.metrics.watching(app.state.pool):
                 yield

@@ -56,8 +56,12 @@ class Settings(BaseSettings):
     log_format: Literal["auto", "json", "console"] = "auto"
     max_body_bytes: Annotated[int, Field(ge=1024)] = 1_048_576
     metrics_token: Annotated[SecretStr | None, Field(min_length=16)] = None
+    # Row-level security (docs/rls.md): on, the app serves as the comptoir_app role, at
+    # COMPTOIR_APP_DATABASE_URL or else at the database URL with that user and no password.
+    rls: Literal["on", "off"] = "on"
+    app_database_url: str | None = None
 
-    @field_validator("database_url")
+    @field_validator("database_url", "app_database_url")
     @classmethod
     def _postgres_url(cls, value: str | None) -> str | None:
         if value in (None, ""):

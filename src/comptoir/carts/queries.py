@@ -56,6 +56,11 @@ SELECT (SELECT stock FROM product) AS stock, EXISTS (SELECT 1 FROM line) AS writ
 """
 
 
+def ensure_cart_sql(user_id: UUID) -> str:
+    """The caller's cart, created if missing, as parameterless SQL (a UUID's own text)."""
+    return f"INSERT INTO carts (user_id) VALUES ('{UUID(str(user_id))}') ON CONFLICT DO NOTHING"
+
+
 async def set_line(
     db: Executor, *, user_id: UUID, product_id: UUID, quantity: int
 ) -> asyncpg.Record:

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Body, Header, Request, Response
 
 from comptoir.auth.deps import CurrentUser
 from comptoir.checkout import idempotency, service
-from comptoir.db.deps import Pool
+from comptoir.db.context import Db, of_user
 from comptoir.errors import BadRequest, Responses
 from comptoir.orders.schemas import Order
 from comptoir.responses import raw_json, shop_currency
@@ -35,7 +35,7 @@ IdempotencyKey = Annotated[
 async def checkout(
     request: Request,
     user: CurrentUser,
-    pool: Pool,
+    db: Db,
     idempotency_key: IdempotencyKey = None,
     body: Annotated[
         dict[str, Any] | None, Body(description="Optional; part of the request's fingerprint.")
@@ -45,7 +45,8 @@ async def checkout(
     if not idempotency_key or not idempotency_key.strip():
         raise BadRequest("The Idempotency-Key header is required.")
     placed = await service.checkout(
-        pool,
+        db,
+        of_user(user.id, user.role),
         user_id=user.id,
         key=idempotency_key.strip(),
         request_fingerprint=idempotency.fingerprint("POST", "/v1/checkout", body or {}),

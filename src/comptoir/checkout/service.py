@@ -16,6 +16,7 @@ from uuid import UUID
 
 import asyncpg
 
+from comptoir.db.context import Context, Database
 from comptoir.errors import Conflict, Unprocessable
 
 # Transient failures worth another try: the transaction rolled back whole, so a retry is
@@ -45,7 +46,8 @@ class Placed:
 
 
 async def checkout(
-    pool: asyncpg.Pool,
+    db: Database,
+    context: Context,
     *,
     user_id: UUID,
     key: str,
@@ -55,13 +57,14 @@ async def checkout(
 ) -> Placed:
     for attempt in range(ATTEMPTS):
         try:
-            result = await pool.fetchval(
-                "SELECT place_order($1, $2, $3, $4)::text",
-                user_id,
-                key,
-                request_fingerprint,
-                currency,
-            )
+            async with db.scoped(context) as conn:
+                result = await conn.fetchval(
+                    "SELECT place_order($1, $2, $3, $4)::text",
+                    user_id,
+                    key,
+                    request_fingerprint,
+                    currency,
+                )
             return _answer(json.loads(result))
         except TRANSIENT:
             if attempt == ATTEMPTS - 1:

@@ -6,7 +6,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Request, Response
 
 from comptoir.auth.deps import AdminUser, CurrentUser
-from comptoir.db.deps import Pool
+from comptoir.db.context import Db, of_user
 from comptoir.errors import NotFound, Responses
 from comptoir.orders import queries, service
 from comptoir.orders.schemas import Order, OrderPage, StatusMove
@@ -22,28 +22,27 @@ ADMIN: Responses = {401: {"description": "No token"}, 403: {"description": "Not 
 
 @router.get("/v1/orders", response_model=OrderPage, responses=MINE)
 async def my_orders(
-    request: Request, user: CurrentUser, pool: Pool, limit: Limit = 20, cursor: Cursor = None
+    request: Request, user: CurrentUser, db: Db, limit: Limit = 20, cursor: Cursor = None
 ) -> Response:
     """The caller's orders, newest first."""
-    page = await queries.list_user_orders_json(
-        pool,
-        user_id=user.id,
-        after=decode_time_id(cursor) if cursor else None,
-        limit=limit,
-        currency=shop_currency(request),
-    )
+    after = decode_time_id(cursor) if cursor else None
+    async with db.scoped(of_user(user.id, user.role)) as conn:
+        page = await queries.list_user_orders_json(
+            conn, user_id=user.id, after=after, limit=limit, currency=shop_currency(request)
+        )
     return raw_json(page)
 
 
 @router.get("/v1/orders/{order_id}", response_model=Order, responses=MINE)
-async def my_order(order_id: UUID, request: Request, user: CurrentUser, pool: Pool) -> Response:
+async def my_order(order_id: UUID, request: Request, user: CurrentUser, db: Db) -> Response:
     """One of the caller's orders, with its lines (names as they are now, prices as paid)."""
-    document = await queries.fetch_order_json(
-        pool,
-        order_id=order_id,
-        owner=None if user.role == "admin" else user.id,
-        currency=shop_currency(request),
-    )
+    async with db.scoped(of_user(user.id, user.role)) as conn:
+        document = await queries.fetch_order_json(
+            conn,
+            order_id=order_id,
+            owner=None if user.role == "admin" else user.id,
+            currency=shop_currency(request),
+        )
     if document is None:
         raise NotFound("No such order.")
     return raw_json(document)
@@ -54,12 +53,11 @@ async def my_order(order_id: UUID, request: Request, user: CurrentUser, pool: Po
     response_model=Order,
     responses={**MINE, 409: {"description": "Not pending"}},
 )
-async def cancel_my_order(
-    order_id: UUID, request: Request, user: CurrentUser, pool: Pool
-) -> Response:
+async def cancel_my_order(order_id: UUID, request: Request, user: CurrentUser, db: Db) -> Response:
     """Cancel one of the caller's pending orders; its units go back in stock."""
     document = await service.move(
-        pool,
+        db,
+        of_user(user.id, user.role),
         order_id=order_id,
         target="cancelled",
         owner=user.id,
@@ -73,19 +71,17 @@ async def cancel_my_order(
 async def all_orders(
     request: Request,
     admin: AdminUser,
-    pool: Pool,
+    db: Db,
     status: Annotated[Status | None, Query(description="Only orders in this status.")] = None,
     limit: Limit = 20,
     cursor: Cursor = None,
 ) -> Response:
     """All orders, newest first, optionally by status."""
-    page = await queries.list_orders_json(
-        pool,
-        status=status,
-        after=decode_time_id(cursor) if cursor else None,
-        limit=limit,
-        currency=shop_currency(request),
-    )
+    after = decode_time_id(cursor) if cursor else None
+    async with db.scoped(of_user(admin.id, admin.role)) as conn:
+        page = await queries.list_orders_json(
+            conn, status=status, after=after, limit=limit, currency=shop_currency(request)
+        )
     return raw_json(page)
 
 
@@ -99,11 +95,16 @@ async def all_orders(
     },
 )
 async def move_order(
-    order_id: UUID, body: StatusMove, request: Request, admin: AdminUser, pool: Pool
+    order_id: UUID, body: StatusMove, request: Request, admin: AdminUser, db: Db
 ) -> Response:
     """Move an order: pending→paid, pending→cancelled, paid→shipped, paid→cancelled.
     Cancelling puts the stock back."""
     document = await service.move(
-        pool, order_id=order_id, target=body.status, owner=None, currency=shop_currency(request)
+        db,
+        of_user(admin.id, admin.role),
+        order_id=order_id,
+        target=body.status,
+        owner=None,
+        currency=shop_currency(request),
     )
     return raw_json(document)

@@ -2,14 +2,14 @@
 
 from uuid import UUID
 
-import asyncpg
-
+from comptoir.db.context import Context, Database
 from comptoir.errors import Conflict, NotFound
 from comptoir.orders import queries, states
 
 
 async def move(
-    pool: asyncpg.Pool,
+    db: Database,
+    context: Context,
     *,
     order_id: UUID,
     target: str,
@@ -22,7 +22,7 @@ async def move(
     `owner`: the customer who must own the order (None for an admin). `only_from`: a
     narrower rule for this caller (a customer cancels pending orders only).
     """
-    async with pool.acquire() as conn, conn.transaction():
+    async with db.transaction(context) as conn:
         order = await queries.lock_order(conn, order_id=order_id, owner=owner)
         if order is None:
             raise NotFound("No such order.")

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Request
 from pydantic import ValidationError
 
-from comptoir.db.deps import Pool
+from comptoir.db.context import Db
 from comptoir.errors import Responses, Unauthorized, Unprocessable
 from comptoir.payments import service, signature
 from comptoir.payments.schemas import PaymentEvent, Receipt
@@ -27,7 +27,7 @@ RESPONSES: Responses = {401: {"description": "Bad or missing signature, or stale
 )
 async def webhook(
     request: Request,
-    pool: Pool,
+    db: Db,
     comptoir_signature: Annotated[
         str | None,
         Header(alias="Comptoir-Signature", description="t=<unix seconds>,v1=<hex HMAC-SHA256>"),
@@ -47,4 +47,5 @@ async def webhook(
                 {"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()
             ],
         ) from None
-    return await service.apply_event(pool, event)
+    # As the system: the provider is no customer, and the event may concern any order.
+    return await service.apply_event(db, event)

@@ -21,6 +21,7 @@ from uuid import UUID
 
 import asyncpg
 
+from comptoir.db.context import SYSTEM, Database
 from comptoir.payments.schemas import PaymentEvent, Receipt
 
 
@@ -39,8 +40,8 @@ def _decide(order: asyncpg.Record | None, event: PaymentEvent) -> str:
     return "order_not_payable"
 
 
-async def apply_event(pool: asyncpg.Pool, event: PaymentEvent) -> Receipt:
-    async with pool.acquire() as conn, conn.transaction():
+async def apply_event(db: Database, event: PaymentEvent) -> Receipt:
+    async with db.transaction(SYSTEM) as conn:
         recorded = await conn.fetchval(
             "INSERT INTO payment_events (event_id, payment_intent_id, outcome, result, payload)"
             " VALUES ($1, $2, $3, 'unknown_order', $4::jsonb)"
