@@ -13,10 +13,13 @@ from typing import Annotated, Any, TypeVar
 import typer
 import uvicorn
 from rich.console import Console
+from rich.progress import Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from comptoir.db import maintain, migrate, schema, stats
 from comptoir.db.server import database_url
 from comptoir.demo import seed
+from comptoir.importer.run import import_store
+from comptoir.importer.sources import StoreError
 from comptoir.observability.metrics import share_between_workers
 from comptoir.settings import Settings, SettingsError, load_settings
 from comptoir.users.admins import account_exists, create_or_promote_admin
@@ -70,6 +73,12 @@ def _guard(step: Callable[[], T], debug: bool) -> T:
     except SettingsError as exc:
         err.print(f"[red]error:[/red] bad setting: {exc}", highlight=False)
         raise typer.Exit(2) from None
+    except StoreError as exc:
+        err.print(f"[red]error:[/red] {exc}; nothing was imported", highlight=False)
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        err.print("[red]interrupted:[/red] nothing was changed", highlight=False)
+        raise typer.Exit(130) from None
     except Exception as exc:
         if debug:
             raise
@@ -256,6 +265,51 @@ def demo(
         lambda: asyncio.run(seed.fill(url, products=products, customers=customers)), c.debug
     )
     out.print(message)
+
+
+@app.command("import-json")
+def import_json(
+    ctx: typer.Context,
+    path: Annotated[
+        Path, typer.Argument(help="A directory of collection files, or a lowdb db.json.")
+    ],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Do everything but commit; print the report.")
+    ] = False,
+    rejects: Annotated[
+        Path, typer.Option(help="Where rejected records go (JSON lines), if there are any.")
+    ] = Path("import-rejects.jsonl"),
+    report_json: Annotated[
+        Path | None, typer.Option(help="Also write the report as JSON to this file.")
+    ] = None,
+) -> None:
+    """Move a legacy Express/JSON store into PostgreSQL, all or nothing (applies
+    migrations first)."""
+    c: Context = ctx.obj
+    url = _guard(c.url, c.debug)
+    _guard(lambda: migrate.upgrade(url), c.debug)
+    with Progress(
+        TextColumn("{task.description}"), TextColumn("{task.completed:,.0f} records"),
+        TimeElapsedColumn(), console=err, transient=True,
+    ) as bar:  # fmt: skip
+        tasks: dict[str, TaskID] = {}
+
+        def advance(collection: str, done: int, total: int) -> None:
+            if collection not in tasks:
+                tasks[collection] = bar.add_task(collection)
+            bar.update(tasks[collection], completed=done)
+
+        report = _guard(
+            lambda: asyncio.run(
+                import_store(url, path, dry_run=dry_run, rejects_path=rejects, progress=advance)
+            ),
+            c.debug,
+        )
+    report.print(out)
+    if report_json:
+        report_json.write_text(json.dumps(report.as_json(), indent=2) + "\n")
+    if not report.reconciled():
+        raise typer.Exit(1)
 
 
 def main() -> None:

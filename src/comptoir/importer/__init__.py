@@ -1,0 +1,1 @@
+"""Moving a legacy Express/JSON store into PostgreSQL (`comptoir import-json`)."""

@@ -1,0 +1,249 @@
+"""`comptoir import-json`: one legacy store into PostgreSQL, in one transaction.
+
+Records are parsed as a stream, checked one by one in Python (records.py), and copied
+into temporary staging tables; set-based SQL (staging.py) then decides what depends on
+other records and writes the shop's tables. Nothing is committed before the very end, so
+a malformed file, a crash, `kill -9` or Ctrl-C leaves the database as it was, and
+`--dry-run` is the same run ending in a rollback.
+"""
+
+import json
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import IO, Any
+
+import asyncpg
+from argon2 import PasswordHasher
+
+from comptoir.importer import records, staging
+from comptoir.importer.fields import Unusable
+from comptoir.importer.report import Outcome, Report
+from comptoir.importer.sources import Record, Source, open_store
+
+BATCH = 20_000
+CONVERTERS: dict[str, Callable[[Record], records.Staged]] = {
+    "users": lambda r: records.user(r.ordinal, r.value),
+    "products": lambda r: records.product(r.ordinal, r.value),
+    "carts": lambda r: records.cart(r.ordinal, r.value),
+    "orders": lambda r: records.order(r.ordinal, r.value),
+    "leads": lambda r: records.lead(r.ordinal, r.value),
+    "analytics": lambda r: records.event(r.ordinal, r.value, r.raw),
+}
+LINES = {"carts": "cart_lines", "orders": "order_lines"}
+
+Progress = Callable[[str, int, int], None]  # collection, records read so far, records total
+
+
+class Rejects:
+    """The rejects file: one JSON line per rejected record, whole, with its reason. It is
+    opened at the first reject, so a clean import leaves no file behind."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._stream: IO[str] | None = None
+
+    def write(self, collection: str, record: Any, reason: str) -> None:
+        if self._stream is None:
+            self._stream = self.path.open("w", encoding="utf-8")
+        line = {"collection": collection, "record": records.masked(record), "reason": reason}
+        self._stream.write(json.dumps(line, ensure_ascii=False) + "\n")
+
+    def close(self) -> None:
+        if self._stream is not None:
+            self._stream.close()
+
+    def discard(self) -> None:
+        """An import that failed rejected nothing: its partial rejects file goes."""
+        self.close()
+        if self._stream is not None:
+            self.path.unlink(missing_ok=True)
+
+    @property
+    def written(self) -> bool:
+        return self._stream is not None
+
+
+async def import_store(
+    url: str,
+    path: Path,
+    *,
+    dry_run: bool = False,
+    rejects_path: Path,
+    progress: Progress | None = None,
+) -> Report:
+    started = time.perf_counter()
+    sources = open_store(path)
+    report = Report(str(path), dry_run, {name: Outcome() for name in records_order(sources)})
+    rejects = Rejects(rejects_path)
+    conn = await asyncpg.connect(url, server_settings={"timezone": "UTC"})
+    try:
+        transaction = conn.transaction()
+        await transaction.start()
+        try:
+            await conn.execute("SET LOCAL work_mem = '256MB'; SET LOCAL statement_timeout = 0")
+            await conn.execute(staging.TABLES)
+            with ThreadPoolExecutor(thread_name_prefix="argon2") as hashing:
+                passwords: dict[int, Future[str]] = {}
+                for source in sources:
+                    await _stage(conn, source, report, rejects, hashing, passwords, progress)
+                await _store_hashes(conn, passwords)
+            await _settle(conn, report)
+            async with conn.transaction():  # a savepoint: the cursor needs a transaction
+                async for row in conn.cursor(staging.REJECTS):
+                    rejects.write(row["collection"], json.loads(row["raw"]), row["reason"])
+        except BaseException:
+            await transaction.rollback()
+            rejects.discard()
+            raise
+        if dry_run:
+            await transaction.rollback()
+        else:
+            await transaction.commit()
+            # Fresh statistics, so the shop's first queries on the new rows plan well.
+            await conn.execute(
+                "ANALYZE users, products, carts, cart_items, orders, order_items, leads,"
+                " analytics_events"
+            )
+    finally:
+        await conn.close()
+    rejects.close()
+    report.rejects_file = str(rejects_path) if rejects.written else None
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def records_order(sources: list[Source]) -> list[str]:
+    present = {source.collection for source in sources}
+    return [name for name in CONVERTERS if name in present] + [
+        name for name in CONVERTERS if name not in present
+    ]
+
+
+async def _stage(
+    conn: asyncpg.Connection,
+    source: Source,
+    report: Report,
+    rejects: Rejects,
+    hashing: ThreadPoolExecutor,
+    passwords: dict[int, Future[str]],
+    progress: Progress | None,
+) -> None:
+    name = source.collection
+    outcome = report.collections[name]
+    convert = CONVERTERS[name]
+    hasher = PasswordHasher()
+
+    def staged() -> Iterator[records.Staged]:
+        for record in source.records():
+            outcome.read += 1
+            if progress and outcome.read % 10_000 == 0:
+                progress(name, outcome.read, 0)
+            try:
+                result = convert(record)
+            except Unusable as reason:
+                outcome.rejected += 1
+                outcome.reasons[str(reason)] += 1
+                rejects.write(name, record.value, str(reason))
+                continue
+            for note in result.notes:
+                outcome.notes[note] += 1
+            if result.password is not None:
+                passwords[record.ordinal] = hashing.submit(hasher.hash, result.password)
+            yield result
+
+    stream = staged()
+    if name in LINES:
+        # Two tables from one stream: copied in batches, each batch's rows then its lines.
+        while batch := [result for _, result in zip(range(BATCH), stream, strict=False)]:
+            await _copy(conn, name, [result.row for result in batch])
+            await _copy(conn, LINES[name], [line for result in batch for line in result.lines])
+    else:
+        # One COPY for the whole collection, fed as it is parsed: PostgreSQL takes rows on
+        # its core while this process parses the next ones on the other.
+        async def rows() -> AsyncIterator[tuple[Any, ...]]:
+            for result in stream:
+                yield result.row
+
+        await _copy(conn, name, rows())
+    if progress:
+        progress(name, outcome.read, outcome.read)
+
+
+async def _copy(conn: asyncpg.Connection, table: str, rows: Any) -> None:
+    await conn.copy_records_to_table(
+        f"import_{table}", records=rows, columns=staging.COLUMNS[table]
+    )
+
+
+async def _store_hashes(conn: asyncpg.Connection, passwords: dict[int, Future[str]]) -> None:
+    if passwords:
+        hashes = [(ordinal, future.result()) for ordinal, future in passwords.items()]
+        await conn.copy_records_to_table("import_hashes", records=hashes)
+        await conn.execute(staging.HASHES)
+
+
+async def _settle(conn: asyncpg.Connection, report: Report) -> None:
+    """Everything that depends on other records, in the order references need."""
+    outcomes = report.collections
+    for name in ("users", "products", "orders", "leads", "analytics"):
+        await conn.execute(staging.DUPLICATE_IDS.format(collection=name))
+
+    await conn.execute(staging.USER_MAP)
+    users = await conn.fetchrow(staging.USER_OUTCOMES)
+    outcomes["users"].imported, outcomes["users"].merged = users["imported"], users["merged"]
+    written = staging.inserted(await conn.execute(staging.INSERT_USERS))
+    outcomes["users"].already_present = users["imported"] - written
+
+    products = await conn.fetchval("SELECT count(*) FROM import_products")
+    written = staging.inserted(await conn.execute(staging.INSERT_PRODUCTS))
+    outcomes["products"].imported = products
+    outcomes["products"].already_present = products - written
+
+    await conn.execute(staging.UNKNOWN_USERS.format(collection="carts"))
+    await conn.execute(staging.CART_OWNERS)
+    carts = await conn.fetchrow(staging.CART_OUTCOMES)
+    outcomes["carts"].imported, outcomes["carts"].merged = carts["imported"], carts["merged"]
+    written = staging.inserted(await conn.execute(staging.INSERT_CARTS))
+    outcomes["carts"].already_present = carts["imported"] - written
+    if dropped := await staging.count(conn, staging.UNKNOWN_CART_PRODUCTS):
+        outcomes["carts"].notes["cart line for an unknown product dropped"] += dropped
+    await conn.execute(staging.INSERT_CART_ITEMS)
+
+    await conn.execute(staging.UNKNOWN_USERS.format(collection="orders"))
+    await conn.execute(staging.REUSED_INTENTS)
+    report.placeholder_products = staging.inserted(await conn.execute(staging.INSERT_PLACEHOLDERS))
+    orders = await conn.fetchval("SELECT count(*) FROM import_orders")
+    written = staging.inserted(await conn.execute(staging.INSERT_ORDERS))
+    outcomes["orders"].imported, outcomes["orders"].already_present = orders, orders - written
+    await conn.execute(staging.INSERT_ORDER_ITEMS)
+
+    leads = await conn.fetchval("SELECT count(*) FROM import_leads")
+    written = staging.inserted(await conn.execute(staging.INSERT_LEADS))
+    outcomes["leads"].imported, outcomes["leads"].already_present = leads, leads - written
+
+    await _event_partitions(conn)
+    if orphans := await staging.count(conn, staging.UNKNOWN_EVENT_USERS):
+        outcomes["analytics"].notes["event of an unknown user kept without user"] += orphans
+    events = await conn.fetchval("SELECT count(*) FROM import_analytics")
+    written = staging.inserted(await conn.execute(staging.INSERT_EVENTS))
+    outcomes["analytics"].imported = events
+    outcomes["analytics"].already_present = events - written
+
+    for row in await conn.fetch(
+        "SELECT collection, reason, count(*) AS n FROM import_rejects GROUP BY 1, 2"
+    ):
+        outcomes[row["collection"]].rejected += row["n"]
+        outcomes[row["collection"]].reasons[row["reason"]] += row["n"]
+    for name, sql in staging.FOUND.items():
+        outcomes[name].found = await staging.count(conn, sql)
+    report.order_totals = await staging.order_totals(conn)
+
+
+async def _event_partitions(conn: asyncpg.Connection) -> None:
+    """Monthly partitions for the months the events cover, so that history does not pile
+    up in the DEFAULT partition; a month the DEFAULT partition already holds rows of is
+    left there (creating its partition would fail) for `comptoir db maintain` to move."""
+    for month in await conn.fetch(staging.EVENT_MONTHS):
+        await conn.execute(staging.MONTH_PARTITION, month["month"])

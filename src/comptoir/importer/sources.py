@@ -1,0 +1,149 @@
+"""Where a legacy store's records come from: a directory of collection files or one
+lowdb-style `db.json`, read as streams so that a store larger than memory imports with
+flat memory.
+
+Each record comes with its raw JSON text, which is what a rejects file must hold (whole
+and unchanged). JSON arrays are parsed by ijson's C backend fed in chunks we control, so a
+syntax error can be placed exactly: the parse is replayed up to the failing chunk, which
+is then fed byte by byte.
+"""
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import ijson
+
+COLLECTIONS = ("users", "products", "carts", "orders", "leads", "analytics")
+CHUNK = 1 << 16
+
+
+class StoreError(Exception):
+    """The store cannot be read: a missing path, or a file that is not valid JSON."""
+
+
+@dataclass(frozen=True)
+class Record:
+    ordinal: int  # position in its collection, from 0
+    value: Any  # as parsed (floats for non-integers: their repr is the JSON literal)
+    raw: str | None  # the record's own text when the source has it (NDJSON lines)
+
+    def text(self) -> str:
+        return self.raw if self.raw is not None else json.dumps(self.value, ensure_ascii=False)
+
+
+@dataclass(frozen=True)
+class Source:
+    collection: str
+    path: Path
+    prefix: str  # ijson prefix of the collection's items; "" for NDJSON
+    ndjson: bool = False
+
+    def records(self) -> Iterator[Record]:
+        if self.ndjson:
+            return _ndjson_records(self.path)
+        return _array_records(self.path, self.prefix)
+
+    def size(self) -> int:
+        return self.path.stat().st_size
+
+
+def open_store(path: Path) -> list[Source]:
+    """The collections present in the store at `path`; a missing collection is empty."""
+    if not path.exists():
+        raise StoreError(f"{path}: no such file or directory")
+    if path.is_file():
+        return [Source(name, path, f"{name}.item") for name in COLLECTIONS]
+    sources = []
+    for name in COLLECTIONS:
+        if name == "analytics" and (path / "analytics.ndjson").exists():
+            sources.append(Source(name, path / "analytics.ndjson", "", ndjson=True))
+        elif (path / f"{name}.json").exists():
+            sources.append(Source(name, path / f"{name}.json", "item"))
+    if not sources:
+        raise StoreError(f"{path}: no collection files (users.json, orders.json, ...) found")
+    return sources
+
+
+def _ndjson_records(path: Path) -> Iterator[Record]:
+    ordinal = 0
+    with path.open("rb") as stream:
+        for number, line in enumerate(stream, start=1):
+            text = line.decode("utf-8", errors="replace").strip()
+            if not text:
+                continue
+            try:
+                value = json.loads(text)
+            except json.JSONDecodeError as error:
+                raise StoreError(
+                    f"{path}: line {number}, column {error.colno}: {error.msg}"
+                ) from None
+            yield Record(ordinal, value, text)
+            ordinal += 1
+
+
+def _array_records(path: Path, prefix: str) -> Iterator[Record]:
+    items = ijson.sendable_list()
+    parser = ijson.items_coro(items, prefix, use_float=True)
+    ordinal = 0
+    with path.open("rb") as stream:
+        try:
+            while chunk := stream.read(CHUNK):
+                parser.send(chunk)
+                for value in items:
+                    yield Record(ordinal, value, None)
+                    ordinal += 1
+                items.clear()
+            parser.close()
+        except ijson.JSONError as error:
+            raise StoreError(f"{path}: {_position(path, prefix)}: {_reason(error)}") from None
+    for value in items:
+        yield Record(ordinal, value, None)
+        ordinal += 1
+
+
+def _reason(error: Exception) -> str:
+    return str(error).splitlines()[0] if str(error) else "invalid JSON"
+
+
+def _position(path: Path, prefix: str) -> str:
+    """Replays the parse to find the byte where it fails, as "line L, column C"."""
+    parser = ijson.items_coro(ijson.sendable_list(), prefix, use_float=True)
+    offset = line = 0
+    last_newline = -1
+    with path.open("rb") as stream:
+        try:
+            while chunk := stream.read(CHUNK):
+                try:
+                    parser.send(chunk)
+                except ijson.JSONError:
+                    return _locate(chunk, offset, line, last_newline, prefix, stream)
+                line += chunk.count(b"\n")
+                if (at := chunk.rfind(b"\n")) >= 0:
+                    last_newline = offset + at
+                offset += len(chunk)
+            parser.close()
+        except ijson.JSONError:
+            pass
+    return f"line {line + 1}, column {offset - last_newline} (end of file)"
+
+
+def _locate(
+    chunk: bytes, offset: int, line: int, last_newline: int, prefix: str, stream: BinaryIO
+) -> str:
+    # The parser failed somewhere in `chunk`: start again and feed that chunk byte by byte.
+    stream.seek(0)
+    parser = ijson.items_coro(ijson.sendable_list(), prefix, use_float=True)
+    if offset:
+        parser.send(stream.read(offset))
+    for index in range(len(chunk)):
+        try:
+            parser.send(chunk[index : index + 1])
+        except ijson.JSONError:
+            break
+        if chunk[index] == 0x0A:
+            line += 1
+            last_newline = offset + index
+    return f"line {line + 1}, column {offset + index - last_newline}"
