@@ -1,0 +1,1 @@
+"""Analytics events: ingestion in batches, admin queries, the daily summary, partitions."""

@@ -1,0 +1,139 @@
+"""SQL of events: the batch insert and the admin listing."""
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from comptoir.db.pool import Executor
+
+# The request body goes to PostgreSQL as it came (already validated by the schemas), and
+# one statement both checks the payload sizes and inserts: all events or none, one round
+# trip, no Python object per row. The insert's WHERE is an init plan, evaluated once.
+INSERT_EVENTS = """
+WITH input AS (
+    SELECT e.event, e.n - 1 AS idx
+    FROM jsonb_array_elements(
+        CASE WHEN $1::jsonb ? 'events' THEN $1::jsonb -> 'events'
+             ELSE jsonb_build_array($1::jsonb) END
+    ) WITH ORDINALITY AS e (event, n)
+),
+too_big AS (
+    SELECT min(idx) AS idx FROM input
+    WHERE octet_length(coalesce(event -> 'payload', '{}')::text) > $3
+),
+stored AS (
+    INSERT INTO analytics_events (event_type, user_id, payload)
+    SELECT event ->> 'event_type', $2::uuid, coalesce(event -> 'payload', '{}')
+    FROM input
+    WHERE (SELECT idx FROM too_big) IS NULL
+    RETURNING 1
+)
+SELECT (SELECT idx FROM too_big) AS too_big, (SELECT count(*) FROM stored) AS stored
+"""
+
+
+@dataclass(frozen=True)
+class Stored:
+    count: int
+    too_big: int | None  # the index of the first event whose payload is too large
+
+
+async def insert_events(
+    db: Executor, *, body: str, user_id: UUID | None, payload_max_bytes: int
+) -> Stored:
+    row = await db.fetchrow(INSERT_EVENTS, body, user_id, payload_max_bytes)
+    assert row is not None
+    return Stored(count=row["stored"], too_big=row["too_big"])
+
+
+# Newest first, keyset on (created_at, id). The WHERE holds only the filters asked for, so
+# that each combination gets its own plan and its own index: (event_type, created_at DESC)
+# for a type, the partial (user_id, created_at DESC) for a user, the GIN index for payload
+# containment; `created_at` bounds prune the partitions. Without any of those filters the
+# page orders by `created_at AT TIME ZONE 'UTC'`, the same order, which only the
+# analytics_events_recent_idx index serves (revision 0005 says why).
+PAGE = """
+WITH page AS MATERIALIZED (
+    SELECT e.id, e.event_type, e.user_id, e.payload, e.created_at,
+           row_number() OVER (ORDER BY e.created_at DESC, e.id DESC) AS n
+    FROM (
+        SELECT id, event_type, user_id, payload, created_at FROM analytics_events
+        WHERE {where}
+        ORDER BY {order} DESC, id DESC
+        LIMIT $1 + 1
+    ) AS e
+)
+SELECT json_build_object(
+    'items', coalesce(
+        (SELECT json_agg(json_build_object(
+                    'id', p.id, 'event_type', p.event_type, 'user_id', p.user_id,
+                    'payload', p.payload, 'created_at', p.created_at) ORDER BY p.n)
+         FROM page AS p WHERE p.n <= $1),
+        '[]'::json),
+    'next_cursor',
+        (SELECT (extract(epoch FROM p.created_at) * 1000000)::bigint || '.' || p.id
+         FROM page AS p
+         WHERE p.n = $1 AND EXISTS (SELECT FROM page WHERE n = $1 + 1)))::text
+"""
+RECENT = "(created_at AT TIME ZONE 'UTC')"
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    event_type: str | None = None
+    user_id: UUID | None = None
+    payload: dict[str, Any] | None = None
+    since: datetime | None = None  # inclusive
+    until: datetime | None = None  # exclusive
+    after: tuple[datetime, UUID] | None = None  # the cursor: the last row of the last page
+
+    @property
+    def order(self) -> str:
+        narrowed = (self.event_type, self.user_id, self.payload) != (None, None, None)
+        return "created_at" if narrowed else RECENT
+
+    def where(self) -> tuple[str, list[object]]:
+        """The WHERE clause and its arguments, numbered from $2 ($1 is the page size)."""
+        clauses: list[str] = []
+        args: list[object] = []
+
+        def arg(value: object, cast: str) -> str:
+            args.append(value)
+            return f"${len(args) + 1}::{cast}"
+
+        def at_most(bound: str, strict: bool) -> None:
+            # Bounds on the ordering expression too: where the index scan starts.
+            if self.order == RECENT:
+                clauses.append(f"{RECENT} {'<' if strict else '<='} ({bound} AT TIME ZONE 'UTC')")
+
+        if self.event_type is not None:
+            clauses.append(f"event_type = {arg(self.event_type, 'text')}")
+        if self.user_id is not None:
+            clauses.append(f"user_id = {arg(self.user_id, 'uuid')}")
+        if self.payload is not None:
+            clauses.append(f"payload @> {arg(json.dumps(self.payload), 'jsonb')}")
+        if self.since is not None:
+            clauses.append(f"created_at >= {arg(self.since, 'timestamptz')}")
+        if self.until is not None:
+            until = arg(self.until, "timestamptz")
+            clauses.append(f"created_at < {until}")
+            at_most(until, strict=True)
+        if self.after is not None:
+            at, ident = arg(self.after[0], "timestamptz"), arg(self.after[1], "uuid")
+            # `created_at <= at` written out: it is what the indexes can seek to.
+            clauses.append(f"created_at <= {at} AND (created_at, id) < ({at}, {ident})")
+            at_most(at, strict=False)
+        return " AND ".join(clauses) or "true", args
+
+
+def page_query(filters: EventFilter) -> tuple[str, list[object]]:
+    where, args = filters.where()
+    return PAGE.format(where=where, order=filters.order), args
+
+
+async def list_events_json(db: Executor, *, filters: EventFilter, limit: int) -> str:
+    query, args = page_query(filters)
+    page: str = await db.fetchval(query, limit, *args)
+    return page

@@ -1,0 +1,208 @@
+"""Recording events (anyone), reading them and their summary (admins)."""
+
+import json
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import AwareDatetime, ValidationError
+
+from comptoir.auth.deps import AdminUser, OptionalUser
+from comptoir.db.context import ANONYMOUS, Db, of_user
+from comptoir.errors import Responses, Unprocessable
+from comptoir.events import queries, summary
+from comptoir.events.schemas import (
+    EVENTS_BODY,
+    PAYLOAD_MAX_BYTES,
+    Accepted,
+    EventBatch,
+    EventPage,
+    Summary,
+)
+from comptoir.pagination import Cursor, Limit, decode_time_id
+from comptoir.ratelimit import limited
+from comptoir.responses import raw_json
+
+router = APIRouter(tags=["events"])
+
+events_limit = limited("events", lambda settings: settings.events_rate_limit)
+
+ADMIN: Responses = {401: {"description": "No token"}, 403: {"description": "Not an admin"}}
+SUMMARY_MAX_DAYS = 366
+
+
+def _inline(schema: Any, defs: dict[str, Any]) -> Any:
+    """The schema with its `$defs` references replaced by what they name."""
+    if isinstance(schema, dict):
+        if "$ref" in schema:
+            return _inline(defs[schema["$ref"].rsplit("/", 1)[-1]], defs)
+        return {k: _inline(v, defs) for k, v in schema.items() if k != "$defs"}
+    if isinstance(schema, list):
+        return [_inline(item, defs) for item in schema]
+    return schema
+
+
+_BODY_SCHEMA = EVENTS_BODY.json_schema()
+# The body is read by the route itself (see record_events); this documents it.
+BODY_DOC = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": _inline(_BODY_SCHEMA, _BODY_SCHEMA.get("$defs", {}))}
+        },
+    }
+}
+
+
+def _invalid(exc: ValidationError) -> Unprocessable:
+    errors = [
+        {"loc": ["body", *err["loc"]], "msg": err["msg"], "type": err["type"]}
+        for err in exc.errors(include_url=False)
+    ]
+    first = errors[0]["loc"]
+    # loc is ["body", "batch", "events", <index>, ...] for an event of a batch.
+    if len(first) > 3 and first[1:3] == ["batch", "events"] and isinstance(first[3], int):
+        detail = f"Event {first[3]} of the batch is not valid; no event was recorded."
+    else:
+        detail = "The request is not valid; no event was recorded."
+    return Unprocessable(detail, errors=errors)
+
+
+@router.post(
+    "/v1/events",
+    status_code=202,
+    dependencies=[Depends(events_limit)],
+    openapi_extra=BODY_DOC,
+    responses={
+        422: {"description": "An event is not valid (`detail` names it); none was recorded"},
+        429: {"description": "Rate limited"},
+    },
+)
+async def record_events(request: Request, user: OptionalUser, db: Db) -> Accepted:
+    """Record one event (`{"event_type", "payload"}`) or a batch (`{"events": [...]}`, up to
+    1,000), all or none. The user is the token's; without a token, the events have none."""
+    raw = await request.body()
+    try:
+        body = EVENTS_BODY.validate_json(raw)
+    except ValidationError as exc:
+        raise _invalid(exc) from None
+    async with db.scoped(of_user(user.id, user.role) if user else ANONYMOUS) as conn:
+        stored = await queries.insert_events(
+            conn,
+            body=raw.decode(),
+            user_id=user.id if user else None,
+            payload_max_bytes=PAYLOAD_MAX_BYTES,
+        )
+    if stored.too_big is not None:
+        loc = ["body", "events", stored.too_big, "payload"]
+        where = f"Event {stored.too_big} of the batch" if isinstance(body, EventBatch) else None
+        raise Unprocessable(
+            f"{where or 'The event'}: payload larger than {PAYLOAD_MAX_BYTES} bytes;"
+            " no event was recorded.",
+            errors=[{"loc": loc, "msg": "payload too large", "type": "too_long"}],
+        )
+    return Accepted(accepted=stored.count)
+
+
+def period(
+    since: datetime | None, until: datetime | None
+) -> tuple[datetime | None, datetime | None]:
+    """`from` and `to` in UTC, `from` before `to`; 422 otherwise."""
+    try:
+        bounds = (
+            since.astimezone(UTC) if since else None,
+            until.astimezone(UTC) if until else None,
+        )
+    except OverflowError:
+        raise Unprocessable(
+            "`from` and `to` must lie between the years 1 and 9999 in UTC.",
+            errors=[{"loc": ["query", "from"], "msg": "out of range", "type": "value_error"}],
+        ) from None
+    if since is not None and until is not None and since >= until:
+        raise Unprocessable(
+            "`from` must be before `to`.",
+            errors=[{"loc": ["query", "to"], "msg": "not after from", "type": "value_error"}],
+        )
+    return bounds
+
+
+def _containment(payload: str | None) -> dict[str, Any] | None:
+    if payload is None:
+        return None
+    try:
+        document = json.loads(payload)
+    except ValueError:
+        document = None
+    if not isinstance(document, dict):
+        raise Unprocessable(
+            'payload must be a JSON object, such as {"sku": "A1"}.',
+            errors=[{"loc": ["query", "payload"], "msg": "not a JSON object", "type": "json"}],
+        )
+    return document
+
+
+@router.get("/v1/admin/events", response_model=EventPage, responses=ADMIN)
+async def list_events(
+    admin: AdminUser,
+    db: Db,
+    event_type: Annotated[
+        str | None, Query(alias="type", max_length=100, description="Only this type.")
+    ] = None,
+    since: Annotated[
+        AwareDatetime | None, Query(alias="from", description="From this instant (included).")
+    ] = None,
+    until: Annotated[
+        AwareDatetime | None, Query(alias="to", description="Until this instant (excluded).")
+    ] = None,
+    user_id: Annotated[UUID | None, Query(description="Only this user's events.")] = None,
+    payload: Annotated[
+        str | None,
+        Query(
+            max_length=2000,
+            description='Only events whose payload contains this JSON object: {"sku":"A1"}.',
+        ),
+    ] = None,
+    limit: Limit = 20,
+    cursor: Cursor = None,
+) -> Response:
+    """Events, newest first; filters combine. A period reads only its months' partitions."""
+    since, until = period(since, until)
+    filters = queries.EventFilter(
+        event_type=event_type,
+        user_id=user_id,
+        payload=_containment(payload),
+        since=since,
+        until=until,
+        after=decode_time_id(cursor) if cursor else None,
+    )
+    async with db.scoped(of_user(admin.id, admin.role)) as conn:
+        return raw_json(await queries.list_events_json(conn, filters=filters, limit=limit))
+
+
+@router.get(
+    "/v1/admin/events/summary",
+    response_model=Summary,
+    responses={**ADMIN, 422: {"description": "Period reversed or longer than 366 days"}},
+)
+async def events_summary(
+    admin: AdminUser,
+    db: Db,
+    first_day: Annotated[
+        date | None, Query(alias="from", description="First UTC day (default: 29 days ago).")
+    ] = None,
+    last_day: Annotated[
+        date | None, Query(alias="to", description="Last UTC day, included (default: today).")
+    ] = None,
+) -> Response:
+    """Counts per UTC day and event type over a period (both days included)."""
+    last_day = last_day or datetime.now(UTC).date()
+    first_day = first_day or max(date.min + timedelta(days=29), last_day) - timedelta(days=29)
+    if first_day > last_day or (last_day - first_day).days >= SUMMARY_MAX_DAYS:
+        raise Unprocessable(
+            f"The period must run forward and span at most {SUMMARY_MAX_DAYS} days.",
+            errors=[{"loc": ["query", "from"], "msg": "bad period", "type": "value_error"}],
+        )
+    async with db.scoped(of_user(admin.id, admin.role)) as conn:
+        document = await summary.fetch_summary_json(conn, first_day=first_day, last_day=last_day)
+    return raw_json(document)

@@ -1,0 +1,160 @@
+"""POST /v1/events: one event or a batch of up to 1,000, all or nothing, the user from the
+token, rate limited per client address."""
+
+import asyncio
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+from comptoir.app import create_app
+from comptoir.settings import Settings
+from tests.factories import Account
+
+
+def batch(size: int, event_type: str = "page_view") -> dict[str, list[dict[str, object]]]:
+    return {
+        "events": [{"event_type": event_type, "payload": {"page": f"/p/{i}"}} for i in range(size)]
+    }
+
+
+async def stored(db: asyncpg.Connection) -> list[asyncpg.Record]:
+    return await db.fetch(
+        "SELECT event_type, user_id, payload FROM analytics_events ORDER BY payload ->> 'page'"
+    )
+
+
+async def test_an_anonymous_event_has_no_user(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    response = await client.post(
+        "/v1/events", json={"event_type": "page_view", "payload": {"page": "/"}}
+    )
+    assert response.status_code == 202, response.text
+    assert response.json() == {"accepted": 1}
+    rows = await stored(db)
+    assert [(r["event_type"], r["user_id"]) for r in rows] == [("page_view", None)]
+
+
+async def test_the_user_comes_from_the_token(
+    client: httpx.AsyncClient, db: asyncpg.Connection, customer: Account
+) -> None:
+    response = await client.post("/v1/events", json=batch(3), headers=customer.headers)
+    assert response.status_code == 202, response.text
+    assert {r["user_id"] for r in await stored(db)} == {customer.id}
+
+
+async def test_a_bad_token_counts_as_none(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    response = await client.post(
+        "/v1/events",
+        json={"event_type": "signup"},
+        headers={"Authorization": "Bearer not-a-token"},
+    )
+    assert response.status_code == 202, response.text
+    rows = await db.fetch("SELECT user_id, payload FROM analytics_events")
+    assert [(r["user_id"], r["payload"]) for r in rows] == [(None, "{}")]
+
+
+async def test_a_batch_of_1000_lands_whole(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    response = await client.post("/v1/events", json=batch(1000))
+    assert response.status_code == 202, response.text
+    assert response.json() == {"accepted": 1000}
+    pages = await db.fetch("SELECT payload ->> 'page' AS page FROM analytics_events")
+    assert sorted(r["page"] for r in pages) == sorted(f"/p/{i}" for i in range(1000))
+
+
+async def test_one_bad_event_is_named_and_nothing_is_written(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    cases = [
+        (517, {"event_type": "   ", "payload": {}}, "event_type"),
+        (0, {"event_type": "x" * 101}, "event_type"),
+        (999, {"event_type": "click", "payload": ["not", "an", "object"]}, "payload"),
+        (42, {"event_type": "click", "payload": {}, "occurred_at": "yesterday"}, "occurred_at"),
+        (3, {"payload": {}}, "event_type"),
+    ]
+    for index, bad, field in cases:
+        body = batch(1000)
+        body["events"][index] = bad
+        response = await client.post("/v1/events", json=body)
+        assert response.status_code == 422, response.text
+        problem = response.json()
+        assert f"Event {index} " in problem["detail"]
+        assert problem["errors"][0]["loc"][:5] == ["body", "batch", "events", index, field]
+    assert await db.fetchval("SELECT count(*) FROM analytics_events") == 0
+
+
+async def test_a_payload_too_large_is_named_and_nothing_is_written(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    body = batch(1000)
+    body["events"][733]["payload"] = {"blob": "x" * 5000}
+    response = await client.post("/v1/events", json=body)
+    assert response.status_code == 422, response.text
+    assert "Event 733 " in response.json()["detail"]
+    assert response.json()["errors"][0]["loc"] == ["body", "events", 733, "payload"]
+
+    single = await client.post("/v1/events", json=body["events"][733])
+    assert single.status_code == 422
+    assert await db.fetchval("SELECT count(*) FROM analytics_events") == 0
+
+
+async def test_batches_are_bounded_and_bodies_must_be_json(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    too_many = await client.post("/v1/events", json=batch(1001))
+    empty = await client.post("/v1/events", json={"events": []})
+    garbage = await client.post(
+        "/v1/events", content=b"{not json", headers={"Content-Type": "application/json"}
+    )
+    nul = await client.post("/v1/events", json={"event_type": "x", "payload": {"a": "\u0000"}})
+    for response in (too_many, empty, garbage, nul):
+        assert response.status_code == 422, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+    assert await db.fetchval("SELECT count(*) FROM analytics_events") == 0
+
+
+async def test_concurrent_batches_all_land_and_counts_add_up(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    # Every batch bumps the same daily counters: they must queue, not deadlock or lose counts.
+    responses = await asyncio.gather(
+        *(client.post("/v1/events", json=batch(200, t)) for t in ["a", "b"] * 8)
+    )
+    assert [r.status_code for r in responses] == [202] * 16
+    counts = await db.fetch(
+        "SELECT event_type, sum(count) AS n FROM analytics_events_daily GROUP BY 1 ORDER BY 1"
+    )
+    assert [(r["event_type"], r["n"]) for r in counts] == [("a", 1600), ("b", 1600)]
+
+
+async def test_events_are_rate_limited_per_address(
+    database_url: str, tmp_path: Path, db: asyncpg.Connection
+) -> None:
+    settings = Settings(
+        DATABASE_URL=database_url,
+        data_dir=tmp_path,
+        pool_min=1,
+        pool_max=2,
+        rate_limits="on",
+        events_rate_limit="2/minute",
+    )
+    app = create_app(settings)
+    try:
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app, client=("203.0.113.8", 5000))
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+                statuses = [
+                    (await client.post("/v1/events", json={"event_type": "x"})).status_code
+                    for _ in range(3)
+                ]
+                refused = await client.post("/v1/events", json={"event_type": "x"})
+    finally:
+        await db.execute("TRUNCATE analytics_events")
+    assert statuses == [202, 202, 429]
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
