@@ -116,6 +116,14 @@ ROUTES = [
     Route("GET", "/v1/products/{product_id}", "public", 200),
     Route("GET", "/healthz", "public", 200),
     Route("GET", "/readyz", "public", 200),
+    Route(
+        "POST",
+        "/v1/leads",
+        "public",
+        201,
+        body=lambda w, c: {"name": c.name, "email": "lead@example.com", "message": "Hello"},
+    ),
+    Route("POST", "/v1/events", "public", 202, body=lambda w, c: {"event_type": "page_view"}),
     # Operators: the metrics token (tests/ops) or, as here, an admin's access token.
     Route("GET", "/metrics", "admin", 200),
     # Any signed-in user, on their own account and cart.
@@ -177,6 +185,9 @@ ROUTES = [
     ),
     Route("GET", "/v1/admin/users", "admin", 200),
     Route("PATCH", "/v1/admin/users/{user_id}", "admin", 200, body=lambda w, c: {"role": "admin"}),
+    Route("GET", "/v1/admin/leads", "admin", 200),
+    Route("GET", "/v1/admin/events", "admin", 200),
+    Route("GET", "/v1/admin/events/summary", "admin", 200),
     Route("DELETE", "/v1/admin/users/{user_id}", "admin", 204),
 ]
 
