@@ -23,6 +23,7 @@ with the documented `APIOperation.as_strategy()` and Hypothesis' `@given`.
 """
 
 import asyncio
+import os
 import socket
 import threading
 import time
@@ -59,8 +60,10 @@ T = TypeVar("T")
 CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance]
 TOKEN_ENDING = {("PUT", "/v1/me/password"), ("POST", "/v1/auth/logout")}
 
+# 25 generated requests per operation and mode in CI; the long run (bench/README.md, "Full
+# schemathesis run") sets COMPTOIR_FUZZ_EXAMPLES to a few hundred.
 FUZZ = settings(
-    max_examples=25,
+    max_examples=int(os.environ.get("COMPTOIR_FUZZ_EXAMPLES", "25")),
     deadline=None,
     derandomize=True,  # the same requests every run: a failure here reproduces
     database=None,
