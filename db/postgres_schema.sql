@@ -26,6 +26,52 @@ CREATE TYPE public.user_role AS ENUM (
     'customer'
 );
 
+CREATE FUNCTION public.analytics_events_daily_add() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+    BEGIN
+        INSERT INTO analytics_events_daily AS d (day, event_type, count)
+        SELECT (created_at AT TIME ZONE 'UTC')::date, event_type, count(*)
+        FROM added
+        GROUP BY 1, 2
+        ORDER BY 1, 2
+        ON CONFLICT (day, event_type) DO UPDATE SET count = d.count + excluded.count;
+        RETURN NULL;
+    END
+    $$;
+
+CREATE FUNCTION public.analytics_events_daily_clear() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+    BEGIN
+        DELETE FROM analytics_events_daily;
+        RETURN NULL;
+    END
+    $$;
+
+CREATE FUNCTION public.analytics_events_daily_remove() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+    DECLARE
+        gone record;
+    BEGIN
+        FOR gone IN
+            SELECT (created_at AT TIME ZONE 'UTC')::date AS day, event_type, count(*) AS n
+            FROM removed
+            GROUP BY 1, 2
+            ORDER BY 1, 2
+        LOOP
+            UPDATE analytics_events_daily SET count = count - gone.n
+            WHERE day = gone.day AND event_type = gone.event_type AND count > gone.n;
+            IF NOT FOUND THEN
+                DELETE FROM analytics_events_daily
+                WHERE day = gone.day AND event_type = gone.event_type;
+            END IF;
+        END LOOP;
+        RETURN NULL;
+    END
+    $$;
+
 CREATE FUNCTION public.check_order_total() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
@@ -77,6 +123,46 @@ CREATE FUNCTION public.create_analytics_events_partitions(start timestamp with t
                 RETURN NEXT partition;
             END IF;
         END LOOP;
+    END
+    $$;
+
+CREATE FUNCTION public.ensure_analytics_events_partition(month timestamp with time zone) RETURNS bigint
+    LANGUAGE plpgsql
+    AS $$
+    DECLARE
+        first_day   timestamp := date_trunc('month', month AT TIME ZONE 'UTC');
+        lower_bound timestamptz := first_day AT TIME ZONE 'UTC';
+        upper_bound timestamptz := (first_day + interval '1 month') AT TIME ZONE 'UTC';
+        partition   text := format('analytics_events_y%sm%s',
+                                   to_char(first_day, 'YYYY'), to_char(first_day, 'MM'));
+        moved       bigint := 0;
+    BEGIN
+        IF to_regclass(format('%I', partition)) IS NOT NULL THEN
+            RETURN NULL;
+        END IF;
+        -- Creating a partition takes this lock anyway; taken first, no writer can slip a row
+        -- for this month into DEFAULT between the move and the creation.
+        LOCK TABLE analytics_events IN ACCESS EXCLUSIVE MODE;
+        IF EXISTS (SELECT FROM analytics_events_default
+                   WHERE created_at >= lower_bound AND created_at < upper_bound) THEN
+            CREATE TEMPORARY TABLE analytics_events_strays
+                (LIKE analytics_events_default) ON COMMIT DROP;
+            WITH gone AS (
+                DELETE FROM analytics_events_default
+                WHERE created_at >= lower_bound AND created_at < upper_bound
+                RETURNING *
+            )
+            INSERT INTO analytics_events_strays SELECT * FROM gone;
+            GET DIAGNOSTICS moved = ROW_COUNT;
+        END IF;
+        EXECUTE format(
+            'CREATE TABLE %I PARTITION OF analytics_events FOR VALUES FROM (%L) TO (%L)',
+            partition, lower_bound, upper_bound);
+        IF moved > 0 THEN
+            EXECUTE format('INSERT INTO %I SELECT * FROM analytics_events_strays', partition);
+            DROP TABLE analytics_events_strays;
+        END IF;
+        RETURN moved;
     END
     $$;
 
@@ -135,6 +221,7 @@ CREATE TABLE public.orders (
     payment_intent_id text,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    legacy_id text,
     CONSTRAINT orders_total_amount_check CHECK ((total_amount >= (0)::numeric))
 );
 
@@ -148,6 +235,7 @@ CREATE TABLE public.products (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     deleted_at timestamp with time zone,
+    legacy_id text,
     CONSTRAINT products_name_check CHECK ((btrim(name) <> ''::text)),
     CONSTRAINT products_price_check CHECK ((price >= (0)::numeric)),
     CONSTRAINT products_stock_check CHECK ((stock >= 0))
@@ -301,10 +389,18 @@ CREATE TABLE public.analytics_events (
     user_id uuid,
     payload jsonb DEFAULT '{}'::jsonb NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
+    legacy_id text,
     CONSTRAINT analytics_events_event_type_check CHECK (((btrim(event_type) <> ''::text) AND (length(event_type) <= 100))),
     CONSTRAINT analytics_events_payload_check CHECK ((jsonb_typeof(payload) = 'object'::text))
 )
 PARTITION BY RANGE (created_at);
+
+CREATE TABLE public.analytics_events_daily (
+    day date NOT NULL,
+    event_type text NOT NULL,
+    count bigint NOT NULL,
+    CONSTRAINT analytics_events_daily_count_check CHECK ((count > 0))
+);
 
 CREATE TABLE public.analytics_events_default (
     id uuid DEFAULT gen_random_uuid() NOT NULL,
@@ -312,6 +408,7 @@ CREATE TABLE public.analytics_events_default (
     user_id uuid,
     payload jsonb DEFAULT '{}'::jsonb NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
+    legacy_id text,
     CONSTRAINT analytics_events_event_type_check CHECK (((btrim(event_type) <> ''::text) AND (length(event_type) <= 100))),
     CONSTRAINT analytics_events_payload_check CHECK ((jsonb_typeof(payload) = 'object'::text))
 );
@@ -338,7 +435,8 @@ CREATE TABLE public.leads (
     name text NOT NULL,
     email public.citext NOT NULL,
     message text NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    legacy_id text
 );
 
 CREATE TABLE public.payment_events (
@@ -373,10 +471,14 @@ CREATE TABLE public.users (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     token_generation integer DEFAULT 0 NOT NULL,
+    legacy_id text,
     CONSTRAINT users_email_check CHECK (((email OPERATOR(public.~) '^[^@\s]+@[^@\s]+$'::public.citext) AND (length((email)::text) <= 320)))
 );
 
 ALTER TABLE ONLY public.analytics_events ATTACH PARTITION public.analytics_events_default DEFAULT;
+
+ALTER TABLE ONLY public.analytics_events_daily
+    ADD CONSTRAINT analytics_events_daily_pkey PRIMARY KEY (day, event_type);
 
 ALTER TABLE ONLY public.analytics_events
     ADD CONSTRAINT analytics_events_pkey PRIMARY KEY (id, created_at);
@@ -440,6 +542,10 @@ CREATE INDEX analytics_events_payload_idx ON ONLY public.analytics_events USING 
 
 CREATE INDEX analytics_events_default_payload_idx ON public.analytics_events_default USING gin (payload);
 
+CREATE INDEX analytics_events_recent_idx ON ONLY public.analytics_events USING btree (timezone('UTC'::text, created_at) DESC);
+
+CREATE INDEX analytics_events_default_timezone_idx ON public.analytics_events_default USING btree (timezone('UTC'::text, created_at) DESC);
+
 CREATE INDEX analytics_events_user_id_created_at_idx ON ONLY public.analytics_events USING btree (user_id, created_at DESC) WHERE (user_id IS NOT NULL);
 
 CREATE INDEX analytics_events_default_user_id_created_at_idx ON public.analytics_events_default USING btree (user_id, created_at DESC) WHERE (user_id IS NOT NULL);
@@ -451,6 +557,10 @@ CREATE INDEX idempotency_keys_expires_at_idx ON public.idempotency_keys USING bt
 CREATE INDEX leads_created_at_idx ON public.leads USING btree (created_at DESC);
 
 CREATE INDEX leads_email_idx ON public.leads USING btree (email);
+
+CREATE INDEX leads_legacy_id_idx ON public.leads USING btree (legacy_id) WHERE (legacy_id IS NOT NULL);
+
+CREATE INDEX orders_legacy_id_idx ON public.orders USING btree (legacy_id) WHERE (legacy_id IS NOT NULL);
 
 CREATE INDEX orders_status_created_at_idx ON public.orders USING btree (status, created_at DESC);
 
@@ -466,9 +576,13 @@ CREATE INDEX product_words_word_trgm_idx ON public.product_words USING gin (word
 
 CREATE INDEX products_active_created_at_idx ON public.products USING btree (active, created_at DESC) WHERE (deleted_at IS NULL);
 
+CREATE INDEX products_legacy_id_idx ON public.products USING btree (legacy_id) WHERE (legacy_id IS NOT NULL);
+
 CREATE INDEX products_name_trgm_idx ON public.products USING gin (name public.gin_trgm_ops);
 
 CREATE INDEX revoked_tokens_expires_at_idx ON public.revoked_tokens USING btree (expires_at);
+
+CREATE INDEX users_legacy_id_idx ON public.users USING btree (legacy_id) WHERE (legacy_id IS NOT NULL);
 
 ALTER INDEX public.analytics_events_event_type_created_at_idx ATTACH PARTITION public.analytics_events_default_event_type_created_at_idx;
 
@@ -476,7 +590,19 @@ ALTER INDEX public.analytics_events_payload_idx ATTACH PARTITION public.analytic
 
 ALTER INDEX public.analytics_events_pkey ATTACH PARTITION public.analytics_events_default_pkey;
 
+ALTER INDEX public.analytics_events_recent_idx ATTACH PARTITION public.analytics_events_default_timezone_idx;
+
 ALTER INDEX public.analytics_events_user_id_created_at_idx ATTACH PARTITION public.analytics_events_default_user_id_created_at_idx;
+
+CREATE TRIGGER analytics_events_daily_delete AFTER DELETE ON public.analytics_events REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION public.analytics_events_daily_remove();
+
+CREATE TRIGGER analytics_events_daily_insert AFTER INSERT ON public.analytics_events REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION public.analytics_events_daily_add();
+
+CREATE TRIGGER analytics_events_daily_truncate AFTER TRUNCATE ON public.analytics_events FOR EACH STATEMENT EXECUTE FUNCTION public.analytics_events_daily_clear();
+
+CREATE TRIGGER analytics_events_daily_update_new AFTER UPDATE ON public.analytics_events REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION public.analytics_events_daily_add();
+
+CREATE TRIGGER analytics_events_daily_update_old AFTER UPDATE ON public.analytics_events REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION public.analytics_events_daily_remove();
 
 CREATE TRIGGER cart_items_set_updated_at BEFORE UPDATE ON public.cart_items FOR EACH ROW EXECUTE FUNCTION public.set_updated_at();
 

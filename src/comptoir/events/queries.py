@@ -52,7 +52,7 @@ async def insert_events(
 # that each combination gets its own plan and its own index: (event_type, created_at DESC)
 # for a type, the partial (user_id, created_at DESC) for a user, the GIN index for payload
 # containment; `created_at` bounds prune the partitions. Without any of those filters the
-# page orders by `created_at AT TIME ZONE 'UTC'`, the same order, which only the
+# page orders by `timezone('UTC', created_at)`, the same order, which only the
 # analytics_events_recent_idx index serves (revision 0005 says why).
 PAGE = """
 WITH page AS MATERIALIZED (
@@ -77,7 +77,7 @@ SELECT json_build_object(
          FROM page AS p
          WHERE p.n = $1 AND EXISTS (SELECT FROM page WHERE n = $1 + 1)))::text
 """
-RECENT = "(created_at AT TIME ZONE 'UTC')"
+RECENT = "timezone('UTC', created_at)"
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,7 @@ class EventFilter:
         def at_most(bound: str, strict: bool) -> None:
             # Bounds on the ordering expression too: where the index scan starts.
             if self.order == RECENT:
-                clauses.append(f"{RECENT} {'<' if strict else '<='} ({bound} AT TIME ZONE 'UTC')")
+                clauses.append(f"{RECENT} {'<' if strict else '<='} timezone('UTC', {bound})")
 
         if self.event_type is not None:
             clauses.append(f"event_type = {arg(self.event_type, 'text')}")

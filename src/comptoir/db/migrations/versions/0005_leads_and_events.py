@@ -99,8 +99,9 @@ def upgrade() -> None:
     -- partition's index read from the top, merged, stops after one page. On an expression
     -- that only that listing orders by: a plain (created_at) index would lure the planner
     -- away from the seed's (event_type, created_at DESC) for type-and-period queries.
+    -- Spelled timezone(...), not AT TIME ZONE, which PostgreSQL 15 and 18 print differently.
     CREATE INDEX analytics_events_recent_idx
-        ON analytics_events ((created_at AT TIME ZONE 'UTC') DESC);
+        ON analytics_events (timezone('UTC', created_at) DESC);
 
     -- Makes sure the month of `month` (UTC) has its partition, and moves into it the events
     -- that landed in the DEFAULT partition for want of one; returns how many moved, or NULL
