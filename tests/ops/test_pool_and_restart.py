@@ -18,6 +18,7 @@ from tests.factories import make_product, make_user, minted
 from tests.ops.cluster import Cluster, own_cluster
 
 WAIT_MS = 300
+SCRAPER = "scraper-token-for-tests"
 
 
 async def test_requests_beyond_a_busy_pool_get_503_with_retry_after_within_the_bound(
@@ -92,7 +93,12 @@ def test_a_postgres_restart_is_503_then_the_shop_recovers_by_itself(
     url = cluster.create_database("shop")
     migrate.upgrade(url)
     settings = Settings(
-        DATABASE_URL=url, data_dir=tmp_path, pool_min=2, pool_max=4, rate_limits="off"
+        DATABASE_URL=url,
+        data_dir=tmp_path,
+        pool_min=2,
+        pool_max=4,
+        rate_limits="off",
+        metrics_token=SCRAPER,
     )
     asyncio.run(restart_scenario(create_app(settings), cluster))
 
@@ -111,6 +117,10 @@ async def restart_scenario(app: FastAPI, cluster: Cluster) -> None:
             assert all(r.headers.get("retry-after") for r in while_down)
             assert ready_down.status_code == 503
             assert (await client.get("/healthz")).status_code == 200  # the process is fine
+            # Metrics stay readable (the scraper's token needs no database) and say why.
+            scrape = await client.get("/metrics", headers={"Authorization": f"Bearer {SCRAPER}"})
+            assert scrape.status_code == 200
+            assert 'comptoir_db_errors_total{sqlstate="connection"}' in scrape.text
 
             await asyncio.to_thread(cluster.start)
             # The same app, not restarted: at most the first request finds a dead session.
