@@ -1,0 +1,197 @@
+"""Row-level security benchmark: catalog, cart and checkout with COMPTOIR_RLS=off and =on.
+
+    .venv/bin/python bench/rls.py [--duration 10] [--repeat 3] [--connections 32]
+
+One database (100k products, 10k customers, as bench/checkout.py loads them). For each
+repetition, `comptoir serve` runs once with RLS off and once with RLS on (the order swaps
+every repetition, so that drift in the machine's load hits both alike), and wrk measures on
+each server, in turn:
+
+- catalog: GET /v1/products?limit=20, anonymous (no protected table, no transaction added);
+- cart: GET /v1/cart, customers in turn, three lines in each cart;
+- checkout: each customer puts three products in the cart and checks out (bench/checkout.py's
+  virtual customers: three PUTs and one POST).
+
+Prints requests/s per scenario and mode (median of the repetitions), the on/off ratio against
+the target (RLS costs at most 10% of throughput), the load average around each run, and
+checks the invariants of checkout after each checkout run (no oversell, totals = lines).
+Load generator pinned to core 1 (taskset); server and PostgreSQL share both cores.
+"""
+
+import argparse
+import asyncio
+import os
+import secrets
+import statistics
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+
+from catalog import LOADGEN_CPU, bench_database, comptoir_server, parse_wrk, run, say, server_url
+from checkout import customer_lines, invariants, load, reset
+from comptoir.db import migrate
+
+LUA = Path(__file__).resolve().parent / "lua"
+TARGET = 0.90  # RLS on keeps at least 90% of the throughput with RLS off
+SCENARIOS = ("catalog", "cart", "checkout")
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--products", type=int, default=100_000)
+    parser.add_argument("--customers", type=int, default=10_000)
+    parser.add_argument("--duration", type=int, default=10, help="seconds per measured run")
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=3, help="runs per scenario and mode")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument(
+        "--data-dir", type=Path, default=Path(tempfile.gettempdir()) / "comptoir-bench-server"
+    )
+    return parser.parse_args()
+
+
+@dataclass
+class Measure:
+    scenario: str
+    rls: str
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+    load: tuple[float, float]  # 1-minute load average before and after the run
+
+
+def wrk(args: argparse.Namespace, url: str, seconds: int, script: str, *extra: str) -> str:
+    # checkout.lua keeps a customer's four requests in order on one connection: one thread
+    # per connection. The other scenarios need no such care; one thread, as bench/catalog.py.
+    threads = args.connections if script == "checkout.lua" else 1
+    command = ["taskset", "-c", LOADGEN_CPU, "wrk", f"-t{threads}", f"-c{args.connections}"]
+    command += [f"-d{seconds}s", "--latency", "-s", str(LUA / script), url]
+    return run(command + (["--", *extra] if extra else []))
+
+
+FILL_CARTS = """
+INSERT INTO carts (user_id) SELECT id FROM users ON CONFLICT (user_id) DO NOTHING;
+INSERT INTO cart_items (cart_id, product_id, quantity)
+SELECT c.id, p.id, 1
+FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM carts) AS c
+CROSS JOIN generate_series(0, 2) AS k
+JOIN (SELECT id, row_number() OVER (ORDER BY id) AS n FROM products) AS p
+  ON p.n = 1 + (c.n * 31 + k * 7919) % (SELECT count(*) FROM products)
+ON CONFLICT (cart_id, product_id) DO NOTHING
+"""
+
+
+async def fill_carts(url: str) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(FILL_CARTS)
+        for table in ("carts", "cart_items"):
+            await conn.execute(f"VACUUM (ANALYZE) {table}")
+    finally:
+        await conn.close()
+
+
+def measure(
+    args: argparse.Namespace, scenario: str, rls: str, base: str, customers: Path, url: str
+) -> Measure:
+    if scenario == "catalog":
+        target, script, extra = "/v1/products?limit=20", "report.lua", ()
+    elif scenario == "cart":
+        asyncio.run(fill_carts(url))
+        target, script, extra = "", "cart.lua", (str(customers),)
+    else:
+        target, script, extra = "", "checkout.lua", (str(customers),)
+    wrk(args, base + target, args.warmup, script, *extra)
+    before = os.getloadavg()[0]
+    stats = parse_wrk(wrk(args, base + target, args.duration, script, *extra))
+    after = os.getloadavg()[0]
+    errors = sum(int(v) for k, v in stats.items() if k.endswith("errors") or k == "timeouts")
+    result = Measure(
+        scenario,
+        rls,
+        rps=stats["requests"] / (stats["duration_us"] / 1e6),
+        p50_ms=stats["p50_us"] / 1000,
+        p99_ms=stats["p99_us"] / 1000,
+        errors=errors,
+        load=(before, after),
+    )
+    say(
+        f"{scenario} rls={rls}: {result.rps:,.0f} req/s, p99 {result.p99_ms:.1f} ms, "
+        f"errors {errors}, load {before:.2f} -> {after:.2f}"
+    )
+    if scenario == "checkout":
+        held = asyncio.run(invariants(url))
+        if held["negative_stock"] or held["oversold"] or held["bad_totals"]:
+            raise RuntimeError(f"checkout invariants broken with rls={rls}: {held}")
+        asyncio.run(reset(url))
+    return result
+
+
+def report(args: argparse.Namespace, results: list[Measure]) -> None:
+    print(
+        f"\nRLS benchmark: {args.products} products, {args.customers} customers, "
+        f"{args.connections} connections, {args.duration} s runs, median of {args.repeat}, "
+        f"{args.workers} worker(s); wrk on CPU {LOADGEN_CPU}, server and PostgreSQL unpinned"
+    )
+    print(
+        f"{'scenario':10} {'rls':4} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}"
+        "  load (1 min) per run"
+    )
+    verdicts = []
+    for scenario in SCENARIOS:
+        medians = {}
+        for rls in ("off", "on"):
+            runs = [r for r in results if r.scenario == scenario and r.rls == rls]
+            median = sorted(runs, key=lambda r: r.rps)[len(runs) // 2]
+            medians[rls] = median.rps
+            loads = " ".join(f"{r.load[0]:.1f}-{r.load[1]:.1f}" for r in runs)
+            print(
+                f"{scenario:10} {rls:4} {median.rps:9,.0f} {median.p50_ms:8.1f} "
+                f"{median.p99_ms:8.1f} {sum(r.errors for r in runs):7d}  {loads}"
+            )
+        ratio = medians["on"] / medians["off"]
+        spread = [r.rps for r in results if r.scenario == scenario]
+        verdicts.append(
+            f"{scenario}: RLS on at {ratio:.1%} of RLS off (target >= {TARGET:.0%}: "
+            f"{'met' if ratio >= TARGET else 'NOT met'}; runs ranged "
+            f"{min(spread):,.0f}-{max(spread):,.0f} req/s, stdev "
+            f"{statistics.pstdev(spread):,.0f})"
+        )
+    print("\n".join(verdicts))
+
+
+def main() -> None:
+    args = parse_args()
+    secret = secrets.token_urlsafe(48)
+    os.environ["COMPTOIR_JWT_SECRET"] = secret  # the server signs with it; so do we
+    with (
+        tempfile.TemporaryDirectory(prefix="comptoir-rls-") as tmp,
+        bench_database(server_url(args.data_dir)) as url,
+    ):
+        scratch = Path(tmp)
+        migrate.upgrade(url)
+        say(f"loading {args.products} products and {args.customers} customers")
+        products, users = asyncio.run(load(url, args.products, args.customers))
+        customers = scratch / "customers.txt"
+        customers.write_text("\n".join(customer_lines(secret, users, products, None)) + "\n")
+        results: list[Measure] = []
+        for repetition in range(args.repeat):
+            modes = ("off", "on") if repetition % 2 == 0 else ("on", "off")
+            for rls in modes:
+                os.environ["COMPTOIR_RLS"] = rls  # comptoir serve reads its settings from it
+                run_dir = scratch / f"{repetition}-{rls}"
+                run_dir.mkdir()
+                with comptoir_server(url, args.workers, run_dir) as server:
+                    for scenario in SCENARIOS:
+                        results.append(measure(args, scenario, rls, server.base, customers, url))
+        report(args, results)
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()
