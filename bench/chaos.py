@@ -46,7 +46,7 @@ from catalog import free_port, say
 from comptoir.auth.security import issue_token
 from comptoir.db import embedded, migrate
 
-INITIAL_STOCK = 300
+INITIAL_STOCK = 3_000  # lasts the run: checkouts keep placing orders to the end
 PG_DOWN_SECONDS = 2.0
 
 
