@@ -200,6 +200,8 @@ def lead(ordinal: int, value: Any) -> Staged:
 
 
 def event(ordinal: int, value: Any, raw: str | None) -> Staged:
+    """Events are most of a store, so the record goes to PostgreSQL as it is (as jsonb)
+    and the payload is taken out of it there; only what decides a reject is read here."""
     record = _object(value)
     notes: set[str] = set()
     event_type = fields.text(record.get("type", record.get("event")), notes)
@@ -209,24 +211,15 @@ def event(ordinal: int, value: Any, raw: str | None) -> Staged:
         raise Unusable("event type longer than 100 characters")
     created_at = fields.moment(record.get("createdAt", record.get("timestamp")))
     payload = record.get("payload", record.get("data"))
-    if not isinstance(payload, dict):
-        if payload is not None:
-            notes.add("payload not an object: wrapped as {value: ...}")
-        payload = {} if payload is None else {"value": payload}
-    document = json.dumps(payload, ensure_ascii=False)
+    if payload is not None and not isinstance(payload, dict):
+        notes.add("payload not an object: wrapped as {value: ...}")
+    document = raw if raw is not None else json.dumps(record, ensure_ascii=False)
     if "\\u0000" in document:
         notes.add("NUL characters removed")
-        document = json.dumps(_without_nul(payload), ensure_ascii=False)
-    row = (
-        ordinal,
-        fields.legacy_id(record.get("id")),
-        event_type,
-        fields.legacy_id(record.get("userId")),
-        document,
-        created_at,
-        raw if raw is not None else json.dumps(record, ensure_ascii=False),
-    )
-    return Staged(row, notes=notes)
+        document = json.dumps(_without_nul(record), ensure_ascii=False)
+    key = fields.legacy_id(record.get("id"))
+    user_key = fields.legacy_id(record.get("userId"))
+    return Staged((ordinal, key, event_type, user_key, created_at, document), notes=notes)
 
 
 def _without_nul(value: Any) -> Any:

@@ -84,7 +84,9 @@ async def import_store(
         try:
             await conn.execute("SET LOCAL work_mem = '256MB'; SET LOCAL statement_timeout = 0")
             await conn.execute(staging.TABLES)
-            with ThreadPoolExecutor(thread_name_prefix="argon2") as hashing:
+            # Each argon2id hash holds 64 MiB while it runs: two at a time keep the import's
+            # memory bounded whatever the number of plain-text passwords.
+            with ThreadPoolExecutor(2, thread_name_prefix="argon2") as hashing:
                 passwords: dict[int, Future[str]] = {}
                 for source in sources:
                     await _stage(conn, source, report, rejects, hashing, passwords, progress)
@@ -223,12 +225,11 @@ async def _settle(conn: asyncpg.Connection, report: Report) -> None:
     written = staging.inserted(await conn.execute(staging.INSERT_LEADS))
     outcomes["leads"].imported, outcomes["leads"].already_present = leads, leads - written
 
-    await _event_partitions(conn)
     if orphans := await staging.count(conn, staging.UNKNOWN_EVENT_USERS):
         outcomes["analytics"].notes["event of an unknown user kept without user"] += orphans
     events = await conn.fetchval("SELECT count(*) FROM import_analytics")
-    written = staging.inserted(await conn.execute(staging.INSERT_EVENTS))
     outcomes["analytics"].imported = events
+    written, outcomes["analytics"].found = await _load_events(conn)
     outcomes["analytics"].already_present = events - written
 
     for row in await conn.fetch(
@@ -241,9 +242,30 @@ async def _settle(conn: asyncpg.Connection, report: Report) -> None:
     report.order_totals = await staging.order_totals(conn)
 
 
-async def _event_partitions(conn: asyncpg.Connection) -> None:
-    """Monthly partitions for the months the events cover, so that history does not pile
-    up in the DEFAULT partition; a month the DEFAULT partition already holds rows of is
-    left there (creating its partition would fail) for `comptoir db maintain` to move."""
-    for month in await conn.fetch(staging.EVENT_MONTHS):
-        await conn.execute(staging.MONTH_PARTITION, month["month"])
+async def _load_events(conn: asyncpg.Connection) -> tuple[int, int]:
+    """Events into their months (see staging.NEW_MONTHS); returns rows written and rows
+    found in the database for the imported events."""
+    months = await conn.fetch(staging.NEW_MONTHS)
+    await conn.execute(staging.ROUTER)
+    for month in months:
+        await conn.execute(staging.BARE_MONTH.format(**_bounds(month)))
+    routed = staging.inserted(await conn.execute(staging.ROUTE_EVENTS))
+    for month in months:
+        await conn.execute(staging.ATTACH_MONTH.format(**_bounds(month)))
+    others = await conn.fetchval("SELECT count(*) FROM import_events_rest")
+    written = routed - others + staging.inserted(await conn.execute(staging.INSERT_OTHER_EVENTS))
+    found = await staging.count(conn, staging.FOUND_OTHER_EVENTS)
+    for month in months:
+        found += await staging.count(conn, "SELECT count(*) FROM {name}".format(**_bounds(month)))
+    await conn.execute("DROP TABLE import_events_router")
+    return written, found
+
+
+def _bounds(month: asyncpg.Record) -> dict[str, str]:
+    # Identifiers and literals PostgreSQL produced itself, quoted for DDL that takes no
+    # parameters.
+    return {
+        "name": f'"{month["name"]}"',
+        "lower": f"'{month['lower'].isoformat()}'",
+        "upper": f"'{month['upper'].isoformat()}'",
+    }
