@@ -63,12 +63,12 @@ async def test_malformed_and_oversized_requests_are_refused_and_write_nothing(
     client: httpx.AsyncClient, db: asyncpg.Connection, customer: Account, admin: Account
 ) -> None:
     product = await make_product(db, name="Lampe", stock=5)
-    big = b'{"email": "big@example.com", "password": "' + b"x" * 2_000_000 + b'"}'
+    big = b'{"email": "big@example.com", "password": "' + b"x" * 6_000_000 + b'"}'
     deep = b"[" * 200_000 + b"]" * 200_000
     cases: list[tuple[Call, tuple[int, ...]]] = [
-        # Over the 1 MiB limit: declared, then streamed without a Content-Length.
+        # Over the 5 MiB limit: declared, then streamed without a Content-Length.
         (lambda c: c.post("/v1/auth/register", content=big, headers=json_type), (413,)),
-        (lambda c: c.post("/v1/auth/register", content=chunks(3_000_000), headers=json_type),
+        (lambda c: c.post("/v1/auth/register", content=chunks(8_000_000), headers=json_type),
          (413,)),
         (lambda c: c.post("/v1/products", content=big, headers=admin.headers | json_type),
          (413,)),

@@ -54,7 +54,8 @@ class Settings(BaseSettings):
     pool_wait_ms: Annotated[int, Field(ge=1, le=60_000)] = 1000
     slow_request_ms: Annotated[int, Field(ge=1)] = 500
     log_format: Literal["auto", "json", "console"] = "auto"
-    max_body_bytes: Annotated[int, Field(ge=1024)] = 1_048_576
+    # 5 MiB: room for the largest legitimate body, an events batch (1,000 events of 4 KB).
+    max_body_bytes: Annotated[int, Field(ge=1024)] = 5 * 1024 * 1024
     metrics_token: Annotated[SecretStr | None, Field(min_length=16)] = None
     # Row-level security (docs/rls.md): on, the app serves as the comptoir_app role, at
     # COMPTOIR_APP_DATABASE_URL or else at the database URL with that user and no password.
