@@ -77,7 +77,9 @@ async def import_store(
     sources = open_store(path)
     report = Report(str(path), dry_run, {name: Outcome() for name in records_order(sources)})
     rejects = Rejects(rejects_path)
-    conn = await asyncpg.connect(url, server_settings={"timezone": "UTC"})
+    conn = await asyncpg.connect(
+        url, server_settings={"timezone": "UTC", "application_name": "comptoir import-json"}
+    )
     try:
         transaction = conn.transaction()
         await transaction.start()
