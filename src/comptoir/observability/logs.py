@@ -4,8 +4,10 @@ The logger belongs to the app (`structlog.wrap_logger`), not to a process-wide
 configuration, so that several apps (tests) never step on each other.
 """
 
+import functools
 import re
 import sys
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -30,13 +32,30 @@ def scrub(value: str) -> str:
     return JWT_LIKE.sub(REDACTED, CARD_LIKE.sub(REDACTED, value))
 
 
+# Cheap first look: only text with four digits in a row or a JWT's start gets the full scrub.
+MAYBE_SECRET = re.compile(r"\d{4}|eyJ")
+
+
+@functools.cache
+def secret_key(key: str) -> bool:
+    return SECRET_KEYS.search(key) is not None
+
+
 def redact(logger: Any, method: str, event: EventDict) -> EventDict:
-    """The last line of defence: whatever a caller binds, secrets do not reach the log."""
-    for key, value in list(event.items()):
-        if SECRET_KEYS.search(key):
+    """The last line of defence: whatever a caller binds, secrets do not reach the log.
+    Runs on every request line, hence the cached key check and the cheap first look."""
+    for key, value in event.items():
+        if secret_key(key):
             event[key] = REDACTED
-        elif isinstance(value, str):
+        elif isinstance(value, str) and MAYBE_SECRET.search(value):
             event[key] = scrub(value)
+    return event
+
+
+def stamp(logger: Any, method: str, event: EventDict) -> EventDict:
+    """Level and UTC time: structlog's add_log_level and TimeStamper in one cheaper step."""
+    event["level"] = method
+    event["timestamp"] = datetime.now(UTC).isoformat()
     return event
 
 
@@ -62,12 +81,7 @@ def request_logger(settings: Settings) -> Any:
         if wants_json(settings)
         else structlog.dev.ConsoleRenderer(colors=False)
     )
-    processors: list[Processor] = [
-        structlog.processors.add_log_level,
-        structlog.processors.TimeStamper(fmt="iso", utc=True),
-        redact,
-        renderer,
-    ]
+    processors: list[Processor] = [redact, stamp, renderer]
     return structlog.wrap_logger(
         StderrLogger(),
         processors=processors,

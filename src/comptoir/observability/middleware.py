@@ -65,6 +65,9 @@ class Observe:
         self.log = log
         self.slow = slow_ms / 1000
         self.max_body = max_body
+        # The labelled children, by (method, route template, status): a bounded set, since
+        # unmatched paths share one label.
+        self.series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -109,8 +112,14 @@ class Observe:
 
     def record(self, scope: Scope, rid: str, outcome: Outcome, seconds: float) -> None:
         method, route, status = scope["method"], route_of(scope), outcome.status
-        self.metrics.requests.labels(method, route, status).inc()
-        self.metrics.latency.labels(method, route, status).observe(seconds)
+        series = self.series.get((method, route, status))
+        if series is None:  # labels() validates and locks: once per series, not per request
+            series = self.series[method, route, status] = (
+                self.metrics.requests.labels(method, route, status),
+                self.metrics.latency.labels(method, route, status),
+            )
+        series[0].inc()
+        series[1].observe(seconds)
         if (method, route) == CHECKOUT:
             kind = "replayed" if outcome.replayed else CHECKOUT_OUTCOMES.get(status)
             if kind:
