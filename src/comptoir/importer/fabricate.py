@@ -56,6 +56,22 @@ class Fabricator:
         return self.random.random() < probability
 
     def users(self) -> Iterator[dict[str, Any]]:
+        when = "2022-02-02T02:02:02Z"
+        # One record of each anomaly first, whatever the size of the store.
+        showcase: list[dict[str, Any]] = [
+            {"id": "u-case", "email": " CUSTOMER1@example.com ", "passwordHash": None,
+             "role": "user", "createdAt": "2026-01-01T00:00:00Z"},
+            {"id": "u-role", "email": "root@example.com", "role": "superuser", "createdAt": when},
+            {"id": "u-plain", "email": "plain@example.com", "password": "plain-u-plain",
+             "createdAt": when},
+            {"id": "u-nopass", "email": "nopass@example.com", "createdAt": when},
+            {"id": "u-nul", "email": "nul@example.com", "name": "N\u0000ul", "createdAt": when},
+        ]  # fmt: skip
+        yield from showcase
+        yield from self._users()
+        yield {"id": 1, "email": "duplicate-id@example.com", "createdAt": when}
+
+    def _users(self) -> Iterator[dict[str, Any]]:
         for n in range(1, self.counts["users"] + 1):
             email = f"customer{n}@example.com"
             user: dict[str, Any] = {"id": n, "email": email, "name": f"Customer {n}"}
@@ -82,6 +98,20 @@ class Fabricator:
                 yield {**user, "email": f"other{n}@example.com"}  # duplicate id
 
     def products(self) -> Iterator[dict[str, Any]]:
+        when = "2022-02-02 02:02:02"
+        showcase: list[dict[str, Any]] = [
+            {"id": "p-comma", "name": "Comma", "price": "12,50", "stock": 1, "createdAt": when},
+            {"id": "p-round", "name": "Round", "price": 7.125, "stock": 1, "createdAt": when},
+            {"id": "p-negative", "name": "Negative", "price": -1, "createdAt": when},
+            {"id": "p-nan", "name": "Not a number", "price": "free", "createdAt": when},
+            {"id": "p-nostock", "name": "No stock", "price": 1, "createdAt": when},
+            {"id": "p-minus", "name": "Minus", "price": 1, "stock": -2, "createdAt": when},
+        ]  # fmt: skip
+        yield from showcase
+        yield from self._products()
+        yield {"id": 1, "name": "Duplicate id", "price": 1, "stock": 1, "createdAt": when}
+
+    def _products(self) -> Iterator[dict[str, Any]]:
         for n in range(1, self.counts["products"] + 1):
             price: Any = round(self.random.uniform(1, 500), 2)
             shape = self.random.random()
@@ -116,6 +146,14 @@ class Fabricator:
         return self.random.randrange(1, self.counts["users"] + 1) if self.chance(0.99) else 10**9
 
     def carts(self) -> Iterator[dict[str, Any]]:
+        showcase: list[dict[str, Any]] = [
+            {"userId": "u-plain", "items": [{"productId": 1, "quantity": 1},
+                                            {"productId": 1, "qty": 2},
+                                            {"productId": "nowhere", "quantity": 1},
+                                            {"productId": 2, "quantity": -1}]},
+            {"userId": "nobody", "items": [{"productId": 1, "quantity": 1}]},
+        ]  # fmt: skip
+        yield from showcase
         for _ in range(self.counts["carts"]):
             items = [{"productId": self.random.randrange(1, self.counts["products"] + 1),
                       "quantity": self.random.randrange(1, 4)} for _ in range(3)]  # fmt: skip
@@ -128,6 +166,30 @@ class Fabricator:
             yield {"userId": self.user_id(), "items": items, "updatedAt": self.moment()}
 
     def orders(self) -> Iterator[dict[str, Any]]:
+        def line(product: Any, quantity: Any = 1, price: Any = 10) -> dict[str, Any]:
+            return {"productId": product, "quantity": quantity, "unitPrice": price}
+
+        base = {"userId": 1, "status": "paid", "total": 10, "paymentIntentId": None,
+                "createdAt": "2022-02-02T02:02:02+01:00"}  # fmt: skip
+        showcase: list[dict[str, Any]] = [
+            {**base, "id": "o-nobody", "userId": "nobody", "items": [line(1)]},
+            {**base, "id": "o-missing", "items": [line("p-gone")]},
+            {**base, "id": "o-twice", "total": 20, "items": [line(1), line(1)]},
+            {**base, "id": "o-two-prices", "items": [line(1), line(1, price=11)]},
+            {**base, "id": "o-quantity", "items": [line(1, quantity=0)]},
+            {**base, "id": "o-complete", "status": "Completed", "items": [line(1)]},
+            {**base, "id": "o-canceled", "status": "canceled", "items": [line(1)]},
+            {**base, "id": "o-hold", "status": "on-hold", "items": [line(1)]},
+            {**base, "id": "o-total", "total": 99, "items": [line(1)]},
+            {**base, "id": "o-intent-1", "paymentIntentId": "pi_twice", "items": [line(1)]},
+            {**base, "id": "o-intent-2", "paymentIntentId": "pi_twice", "items": [line(1)],
+             "createdAt": "2023-01-01T00:00:00Z"},
+            {**base, "id": "o-undated", "createdAt": None, "items": [line(1)]},
+        ]  # fmt: skip
+        yield from showcase
+        yield from self._orders()
+
+    def _orders(self) -> Iterator[dict[str, Any]]:
         statuses = ["pending", "paid", "Shipped", "delivered", "completed", "canceled",
                     "cancelled", "PAID"]  # fmt: skip
         for n in range(1, self.counts["orders"] + 1):
@@ -161,6 +223,8 @@ class Fabricator:
                 yield order  # duplicate id
 
     def leads(self) -> Iterator[dict[str, Any]]:
+        yield {"name": "No email", "message": "Call me", "createdAt": "2022-02-02"}
+        yield {"name": "N\u0000ul", "email": "nul@example.org", "message": "Hi"}
         for n in range(1, self.counts["leads"] + 1):
             lead: dict[str, Any] = {"id": n, "name": f"Lead {n}", "email": f"lead{n}@example.org",
                                     "message": "Do you ship to Belgium?",
@@ -172,6 +236,17 @@ class Fabricator:
             yield lead
 
     def analytics(self) -> Iterator[dict[str, Any]]:
+        when = 1_650_000_000_000
+        showcase: list[dict[str, Any]] = [
+            {"id": "e-nobody", "type": "page_view", "userId": "nobody", "payload": {},
+             "createdAt": when},
+            {"id": "e-string", "type": "click", "payload": "buy-button", "createdAt": when},
+            {"id": "e-undated", "type": "click", "payload": {}},
+            {"event": "search", "data": {"q": "mug"}, "timestamp": 1_650_000_000},
+            {"id": "e-nul", "type": "search", "payload": {"q": "n\u0000ul"}, "createdAt": when},
+            {"id": "e-nul", "type": "duplicate id", "payload": {}, "createdAt": when},
+        ]  # fmt: skip
+        yield from showcase
         for n in range(1, self.counts["analytics"] + 1):
             kind = self.random.choice(EVENT_TYPES)
             payload: Any = {"path": f"/products/{self.random.randrange(1, 5000)}", "n": n}
