@@ -86,9 +86,10 @@ async def import_store(
         try:
             await conn.execute("SET LOCAL work_mem = '256MB'; SET LOCAL statement_timeout = 0")
             await conn.execute(staging.TABLES)
-            # Each argon2id hash holds 64 MiB while it runs: two at a time keep the import's
-            # memory bounded whatever the number of plain-text passwords.
-            with ThreadPoolExecutor(2, thread_name_prefix="argon2") as hashing:
+            # Each argon2id hash holds 64 MiB while it runs: one at a time keeps the import's
+            # memory bounded whatever the number of plain-text passwords. The hashing runs
+            # beside the parse (argon2 releases the GIL).
+            with ThreadPoolExecutor(1, thread_name_prefix="argon2") as hashing:
                 passwords: dict[int, Future[str]] = {}
                 for source in sources:
                     await _stage(conn, source, report, rejects, hashing, passwords, progress)

@@ -1,0 +1,178 @@
+"""Import benchmark: `comptoir import-json` on generated legacy stores (mostly analytics
+events, as in real stores) of 100k, 1M and 3M records, each into a new database, with
+records/s end to end and the importer's peak RSS; and, as the database's ceiling, `psql
+\\copy` of the same events from CSV into `analytics_events` (partitions of their months
+created first, as the import does).
+
+    python bench/import_store.py [--sizes 100000 1000000 3000000]
+
+Stores are generated once into --stores (bcrypt at cost 4 makes the users quick) and kept.
+Targets: >= 100k records/s end to end; peak RSS under 300 MB, flat from 100k to 3M.
+"""
+
+import argparse
+import asyncio
+import csv
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import asyncpg
+import psutil
+
+from catalog import bench_database, say, server_url
+from comptoir.db import embedded, migrate
+from comptoir.importer import fabricate, fields
+
+TARGET_RATE = 100_000
+TARGET_RSS_MB = 300
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000, 3_000_000])
+    tmp = Path(tempfile.gettempdir())
+    parser.add_argument("--stores", type=Path, default=tmp / "comptoir-bench-stores")
+    parser.add_argument("--data-dir", type=Path, default=tmp / "comptoir-bench-server")
+    return parser.parse_args()
+
+
+def store_of(root: Path, size: int) -> Path:
+    path = root / f"store-{size}"
+    if not (path / ".complete").exists():
+        say(f"writing a legacy store of {size:,} records in {path}")
+        fabricate.write_store(path, records=size)
+        (path / ".complete").touch()
+    return path
+
+
+def records_in(store: Path) -> int:
+    count = 0
+    for name in ("users", "products", "carts", "orders", "leads"):
+        count += len(json.loads((store / f"{name}.json").read_text()))
+    with (store / "analytics.ndjson").open("rb") as events:
+        count += sum(1 for _ in events)
+    return count
+
+
+def events_csv(store: Path) -> tuple[Path, int]:
+    """The store's usable events as the CSV `\\copy` reads (what the import would keep)."""
+    path = store / "analytics.csv"
+    if not path.exists():
+        with (store / "analytics.ndjson").open() as source, path.open("w", newline="") as out:
+            writer = csv.writer(out)
+            for number, line in enumerate(source):
+                event = json.loads(line)
+                try:
+                    created_at = fields.moment(event.get("createdAt", event.get("timestamp")))
+                except fields.Unusable:
+                    continue
+                payload = event.get("payload", event.get("data"))
+                payload = payload if isinstance(payload, dict) else {"value": payload}
+                document = json.dumps(payload).replace("\\u0000", "")
+                kind = event.get("type", event.get("event"))
+                writer.writerow([uuid.uuid4(), kind, document, created_at.isoformat(), number])
+    with path.open("rb") as rows:
+        return path, sum(1 for _ in rows)
+
+
+def peak_rss(process: subprocess.Popen[bytes], peak: list[int]) -> None:
+    watched = psutil.Process(process.pid)
+    while process.poll() is None:
+        try:
+            rss = sum(p.memory_info().rss for p in [watched, *watched.children(recursive=True)])
+        except psutil.Error:
+            break
+        peak[0] = max(peak[0], rss)
+        time.sleep(0.02)
+
+
+def timed_import(url: str, store: Path) -> tuple[float, int, str]:
+    comptoir = str(Path(sys.executable).parent / "comptoir")
+    rejects = store.parent / f"{store.name}-rejects.jsonl"
+    env = {**os.environ, "DATABASE_URL": url, "COLUMNS": "160"}
+    started = time.perf_counter()
+    process = subprocess.Popen(  # noqa: S603 - our own console script
+        [comptoir, "import-json", str(store), "--rejects", str(rejects)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    peak = [0]
+    watcher = threading.Thread(target=peak_rss, args=(process, peak))
+    watcher.start()
+    output, _ = process.communicate()
+    seconds = time.perf_counter() - started
+    watcher.join()
+    if process.returncode != 0:
+        raise RuntimeError(f"import failed: {output.decode()}")
+    return seconds, peak[0], output.decode().strip().splitlines()[-1]
+
+
+async def prepare_months(url: str) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(
+            "SELECT create_analytics_events_partitions(m, 1) FROM generate_series("
+            "timestamptz '2021-01-01', timestamptz '2025-12-01', interval '1 month') m"
+        )
+    finally:
+        await conn.close()
+
+
+def timed_copy(url: str, rows: Path) -> float:
+    asyncio.run(prepare_months(url))
+    psql = str(embedded.bin_path() / "psql")
+    command = (
+        f"\\copy analytics_events (id, event_type, payload, created_at, legacy_id) "
+        f"FROM '{rows}' CSV"
+    )
+    started = time.perf_counter()
+    subprocess.run([psql, "-q", "-v", "ON_ERROR_STOP=1", "-c", command, url], check=True)  # noqa: S603
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    args = parse_args()
+    args.stores.mkdir(parents=True, exist_ok=True)
+    server = server_url(args.data_dir)
+    results = []
+    for size in args.sizes:
+        store = store_of(args.stores, size)
+        records = records_in(store)
+        rows, events = events_csv(store)
+        with bench_database(server) as url:
+            migrate.upgrade(url)
+            say(f"importing {records:,} records")
+            seconds, rss, verdict = timed_import(url, store)
+            say(verdict)
+        with bench_database(server) as url:
+            migrate.upgrade(url)
+            say(f"psql \\copy of {events:,} events")
+            copy_seconds = timed_copy(url, rows)
+        results.append((records, seconds, rss, events, copy_seconds))
+    load = os.getloadavg()
+    print(f"\nimport-json, one process; load average before the end {load[0]:.2f}")
+    print("| records | seconds | records/s | peak RSS | \\copy events/s (ceiling) | ratio |")
+    print("|---:|---:|---:|---:|---:|---:|")
+    for records, seconds, rss, events, copy_seconds in results:
+        rate, ceiling = records / seconds, events / copy_seconds
+        print(
+            f"| {records:,} | {seconds:.1f} | {rate:,.0f} | {rss / 2**20:.0f} MB "
+            f"| {ceiling:,.0f} | {rate / ceiling:.0%} |"
+        )
+    rates = [r / s for r, s, *_ in results]
+    peaks = [rss / 2**20 for _, _, rss, *_ in results]
+    print(
+        f"\ntarget >= {TARGET_RATE:,} records/s: {'met' if min(rates) >= TARGET_RATE else 'MISSED'}"
+        f"; peak RSS < {TARGET_RSS_MB} MB: {'met' if max(peaks) < TARGET_RSS_MB else 'MISSED'}"
+        f" (from {peaks[0]:.0f} to {peaks[-1]:.0f} MB)"
+    )
+
+
+if __name__ == "__main__":
+    main()
