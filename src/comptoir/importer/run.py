@@ -253,6 +253,7 @@ async def _load_events(conn: asyncpg.Connection) -> tuple[int, int]:
     for month in months:
         await conn.execute(staging.BARE_MONTH.format(**_bounds(month)))
     routed = staging.inserted(await conn.execute(staging.ROUTE_EVENTS))
+    await conn.execute(staging.ROLLUP_ROUTED)
     for month in months:
         await conn.execute(staging.ATTACH_MONTH.format(**_bounds(month)))
     others = await conn.fetchval("SELECT count(*) FROM import_events_rest")

@@ -266,6 +266,18 @@ CROSS JOIN LATERAL (SELECT COALESCE(e.raw -> 'payload', e.raw -> 'data') AS payl
 LEFT JOIN import_user_map m ON m.key = e.user_key
 """
 
+# Rows routed into bare month tables bypass the statement triggers on analytics_events that
+# keep the daily rollup (migration 0005), and ATTACH fires none: they are counted in here.
+ROLLUP_ROUTED = """
+INSERT INTO analytics_events_daily AS d (day, event_type, count)
+SELECT (created_at AT TIME ZONE 'UTC')::date, event_type, count(*)
+FROM import_events_router
+WHERE tableoid <> 'import_events_rest'::regclass
+GROUP BY 1, 2
+ORDER BY 1, 2
+ON CONFLICT (day, event_type) DO UPDATE SET count = d.count + excluded.count
+"""
+
 ATTACH_MONTH = """
 ALTER TABLE import_events_router DETACH PARTITION {name};
 ALTER TABLE {name} ADD CONSTRAINT import_bounds
