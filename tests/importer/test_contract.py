@@ -388,3 +388,21 @@ async def test_nul_characters_are_removed_and_reported(
     assert json.loads(await idb.fetchval("SELECT payload FROM analytics_events")) == {"q": ["xy"]}
     for name in ("users", "products", "leads", "analytics"):
         assert report.collections[name].notes["NUL characters removed"] == 1
+
+
+async def test_a_user_product_or_lead_with_an_unusable_date_is_imported_dated_now(
+    idb: asyncpg.Connection, import_url: str, tmp_path: Path
+) -> None:
+    store = write_store(
+        tmp_path / "store",
+        users=[{**ANN, "createdAt": "someday"}],
+        products=[{**MUG, "createdAt": "2021-02-30"}],
+        leads=[{"email": "bo@x.test", "createdAt": "soon"}],
+    )
+    report = await run_import(import_url, store)
+
+    for table in ("users", "products", "leads"):
+        age = await idb.fetchval(f"SELECT now() - created_at FROM {table}")
+        assert age.total_seconds() < 60
+    for name in ("users", "products", "leads"):
+        assert report.collections[name].notes["unusable date: the import's time used"] == 1

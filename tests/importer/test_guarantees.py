@@ -47,8 +47,16 @@ def comptoir(*args: str, url: str, cwd: Path) -> subprocess.Popen[str]:
     )
 
 
-async def test_an_importer_killed_mid_import_leaves_the_database_unchanged(
-    idb: asyncpg.Connection, import_url: str, large_store: Path, tmp_path: Path
+@pytest.mark.parametrize(
+    ("stop", "exit_code"), [(signal.SIGKILL, -signal.SIGKILL), (signal.SIGINT, 130)]
+)
+async def test_an_importer_killed_or_interrupted_mid_import_leaves_the_database_unchanged(
+    idb: asyncpg.Connection,
+    import_url: str,
+    large_store: Path,
+    tmp_path: Path,
+    stop: signal.Signals,
+    exit_code: int,
 ) -> None:
     await run_import(import_url, write_store(tmp_path / "before", users=[
         {"id": "x", "email": "before@shop.test", "createdAt": "2020-01-01"}]))  # fmt: skip
@@ -66,9 +74,9 @@ async def test_an_importer_killed_mid_import_leaves_the_database_unchanged(
                 break
             await asyncio.sleep(0.05)
         assert importer.poll() is None, "the import ended before it could be killed"
-        importer.send_signal(signal.SIGKILL)
+        importer.send_signal(stop)
     finally:
-        importer.communicate()
+        _, stderr = importer.communicate()
     for _ in range(200):  # PostgreSQL notices the broken connection and rolls back
         if not await idb.fetchval(
             "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1",
@@ -78,6 +86,10 @@ async def test_an_importer_killed_mid_import_leaves_the_database_unchanged(
         await asyncio.sleep(0.05)
 
     assert await idb.fetchrow(SNAPSHOT) == before
+    assert importer.returncode == exit_code
+    if stop == signal.SIGINT:
+        assert "interrupted: nothing was changed" in stderr
+        assert not (tmp_path / "import-rejects.jsonl").exists()
 
 
 async def test_a_syntax_error_in_the_last_file_imports_nothing_and_names_file_and_position(

@@ -8,6 +8,7 @@ The staging tuples follow the column order of the staging tables there.
 
 import json
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -56,6 +57,17 @@ def masked(value: Any) -> Any:
     return value
 
 
+def _optional_moment(value: Any, notes: set[str]) -> datetime | None:
+    """A date the record can do without: when unusable, the import's time stands in."""
+    if value is None or value == "":
+        return None
+    try:
+        return fields.moment(value)
+    except Unusable:
+        notes.add("unusable date: the import's time used")
+        return None
+
+
 def user(ordinal: int, value: Any) -> Staged:
     record = _object(value)
     notes: set[str] = set()
@@ -76,7 +88,7 @@ def user(ordinal: int, value: Any) -> Staged:
     else:
         plain = None
         notes.add("no usable password: login refused until reset")
-    created_at = fields.moment(record["createdAt"]) if record.get("createdAt") else None
+    created_at = _optional_moment(record.get("createdAt"), notes)
     raw = json.dumps(masked(record), ensure_ascii=False)
     name = fields.text(record.get("name"), notes)
     row = (ordinal, key, email, password_hash, role, name, created_at, raw)
@@ -105,12 +117,10 @@ def product(ordinal: int, value: Any) -> Staged:
     stock = min(int(stock), fields.MAX_INT)
     active = record.get("active")
     active = True if active is None else bool(active)
-    created_at = fields.moment(record["createdAt"]) if record.get("createdAt") else None
-    deleted_at = None
-    if record.get("deletedAt"):
-        deleted_at = fields.moment(record["deletedAt"])
-    elif record.get("deleted") is True:
-        deleted_at = created_at or fields.moment(0)
+    created_at = _optional_moment(record.get("createdAt"), notes)
+    deleted_at = _optional_moment(record.get("deletedAt"), notes)
+    if deleted_at is None and (record.get("deleted") is True or record.get("deletedAt")):
+        deleted_at = created_at or datetime.now(UTC)
     raw = json.dumps(record, ensure_ascii=False)
     row = (ordinal, key, name, description, price, stock, active, created_at, deleted_at, raw)
     return Staged(row, notes=notes)
@@ -137,7 +147,7 @@ def cart(ordinal: int, value: Any) -> Staged:
         if product_key in quantities:
             notes.add("same product twice in a cart: quantities summed")
         quantities[product_key] = min(quantities.get(product_key, 0) + count, fields.MAX_INT)
-    updated_at = fields.moment(record["updatedAt"]) if record.get("updatedAt") else None
+    updated_at = _optional_moment(record.get("updatedAt"), notes)
     raw = json.dumps(record, ensure_ascii=False)
     lines = [(ordinal, product_key, count) for product_key, count in quantities.items()]
     return Staged((ordinal, user_key, updated_at, raw), lines, notes)
@@ -194,7 +204,7 @@ def lead(ordinal: int, value: Any) -> Staged:
     key = fields.legacy_id(record.get("id"))
     name = fields.text(record.get("name"), notes) or ""
     message = fields.text(record.get("message"), notes) or ""
-    created_at = fields.moment(record["createdAt"]) if record.get("createdAt") else None
+    created_at = _optional_moment(record.get("createdAt"), notes)
     raw = json.dumps(record, ensure_ascii=False)
     return Staged((ordinal, key, name, email, message, created_at, raw), notes=notes)
 

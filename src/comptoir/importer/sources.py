@@ -30,9 +30,6 @@ class Record:
     value: Any  # as parsed (floats for non-integers: their repr is the JSON literal)
     raw: str | None  # the record's own text when the source has it (NDJSON lines)
 
-    def text(self) -> str:
-        return self.raw if self.raw is not None else json.dumps(self.value, ensure_ascii=False)
-
 
 @dataclass(frozen=True)
 class Source:
@@ -45,9 +42,6 @@ class Source:
         if self.ndjson:
             return _ndjson_records(self.path)
         return _array_records(self.path, self.prefix)
-
-    def size(self) -> int:
-        return self.path.stat().st_size
 
 
 def open_store(path: Path) -> list[Source]:
