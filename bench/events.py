@@ -51,6 +51,8 @@ from catalog import (
 from comptoir.auth.security import issue_token
 from comptoir.db import migrate
 from comptoir.events.partitions import maintain_partitions
+from comptoir.events.queries import insert_events
+from comptoir.events.schemas import PAYLOAD_MAX_BYTES
 from comptoir.events.summary import SUMMARY
 
 LUA = Path(__file__).resolve().parent / "lua" / "events.lua"
@@ -233,6 +235,33 @@ def http_ingestion(
     return stats
 
 
+async def statement_alone(url: str, bodies: list[str], clients: int, seconds: float) -> float:
+    """Events/s of the app's very INSERT statement, `clients` connections at once, with no
+    HTTP and no Python per event: what the database gives that statement."""
+    connections = [await asyncpg.connect(url) for _ in range(clients)]
+    stored = 0
+
+    async def client(conn: asyncpg.Connection, start: int) -> None:
+        nonlocal stored
+        i = start
+        while time.perf_counter() < deadline:
+            body = bodies[i % len(bodies)]
+            result = await insert_events(
+                conn, body=body, user_id=None, payload_max_bytes=PAYLOAD_MAX_BYTES
+            )
+            stored += result.count
+            i += 1
+
+    try:
+        started = time.perf_counter()
+        deadline = started + seconds
+        await asyncio.gather(*(client(c, n * 7) for n, c in enumerate(connections)))
+        return stored / (time.perf_counter() - started)
+    finally:
+        for c in connections:
+            await c.close()
+
+
 def psql_copy(url: str, path: Path, streams: int) -> float:
     """Seconds for `streams` psql processes, each \\copy-ing the whole file, at once."""
     options, env = pgbench_connection(url)
@@ -341,6 +370,15 @@ def main() -> None:
             f"load {http['load_before']:.2f} -> {http['load_after']:.2f}"
         )
 
+        asyncio.run(truncate(url))
+        bodies = (scratch / "batches.jsonl").read_text().splitlines()
+        before = load_average()
+        rate = asyncio.run(statement_alone(url, bodies, args.connections, args.duration))
+        lines.append(
+            f"the app's INSERT statement alone (asyncpg, {args.connections} connections, "
+            f"no HTTP): {rate:,.0f} events/s; load {before}"
+        )
+        say(lines[-1])
         asyncio.run(truncate(url))
         copy_file = scratch / "events.copy"
         events = write_copy_file(copy_file, batches, args.copy_batches)

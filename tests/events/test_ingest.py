@@ -72,6 +72,7 @@ async def test_one_bad_event_is_named_and_nothing_is_written(
 ) -> None:
     cases = [
         (517, {"event_type": "   ", "payload": {}}, "event_type"),
+        (518, {"event_type": "\t\n", "payload": {}}, "event_type"),
         (0, {"event_type": "x" * 101}, "event_type"),
         (999, {"event_type": "click", "payload": ["not", "an", "object"]}, "payload"),
         (42, {"event_type": "click", "payload": {}, "occurred_at": "yesterday"}, "occurred_at"),
@@ -96,10 +97,11 @@ async def test_a_payload_too_large_is_named_and_nothing_is_written(
     response = await client.post("/v1/events", json=body)
     assert response.status_code == 422, response.text
     assert "Event 733 " in response.json()["detail"]
-    assert response.json()["errors"][0]["loc"] == ["body", "events", 733, "payload"]
+    assert response.json()["errors"][0]["loc"] == ["body", "batch", "events", 733, "payload"]
 
     single = await client.post("/v1/events", json=body["events"][733])
     assert single.status_code == 422
+    assert single.json()["errors"][0]["loc"] == ["body", "one", "payload"]
     assert await db.fetchval("SELECT count(*) FROM analytics_events") == 0
 
 

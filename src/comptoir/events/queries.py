@@ -9,9 +9,10 @@ from uuid import UUID
 from comptoir.db.pool import Executor
 
 # The request body goes to PostgreSQL as it came (already validated by the schemas), and
-# one statement both checks the payload sizes and inserts: all events or none, one round
-# trip, no Python object per row. The insert's WHERE is an init plan, evaluated once.
-INSERT_EVENTS = """
+# one statement checks what the schemas left to it (blank types, payload sizes) and inserts:
+# all events or none, one round trip, no Python object per row. The insert's WHERE is an
+# init plan, evaluated once.
+INSERT_EVENTS = r"""
 WITH input AS (
     SELECT e.event, e.n - 1 AS idx
     FROM jsonb_array_elements(
@@ -19,25 +20,33 @@ WITH input AS (
              ELSE jsonb_build_array($1::jsonb) END
     ) WITH ORDINALITY AS e (event, n)
 ),
-too_big AS (
-    SELECT min(idx) AS idx FROM input
-    WHERE octet_length(coalesce(event -> 'payload', '{}')::text) > $3
+bad AS (
+    SELECT idx, CASE WHEN event ->> 'event_type' !~ '\S' THEN 'event_type' ELSE 'payload' END
+           AS field
+    FROM input
+    WHERE event ->> 'event_type' !~ '\S'
+       OR octet_length(coalesce(event -> 'payload', '{}')::text) > $3
+    ORDER BY idx
+    LIMIT 1
 ),
 stored AS (
     INSERT INTO analytics_events (event_type, user_id, payload)
     SELECT event ->> 'event_type', $2::uuid, coalesce(event -> 'payload', '{}')
     FROM input
-    WHERE (SELECT idx FROM too_big) IS NULL
+    WHERE NOT EXISTS (SELECT FROM bad)
     RETURNING 1
 )
-SELECT (SELECT idx FROM too_big) AS too_big, (SELECT count(*) FROM stored) AS stored
+SELECT (SELECT idx FROM bad) AS bad, (SELECT field FROM bad) AS field,
+       (SELECT count(*) FROM stored) AS stored
 """
 
 
 @dataclass(frozen=True)
 class Stored:
     count: int
-    too_big: int | None  # the index of the first event whose payload is too large
+    # The first event refused, and why: "event_type" (blank) or "payload" (too large).
+    bad: int | None
+    field: str | None
 
 
 async def insert_events(
@@ -45,7 +54,7 @@ async def insert_events(
 ) -> Stored:
     row = await db.fetchrow(INSERT_EVENTS, body, user_id, payload_max_bytes)
     assert row is not None
-    return Stored(count=row["stored"], too_big=row["too_big"])
+    return Stored(count=row["stored"], bad=row["bad"], field=row["field"])
 
 
 # Newest first, keyset on (created_at, id). The WHERE holds only the filters asked for, so

@@ -69,6 +69,20 @@ def _invalid(exc: ValidationError) -> Unprocessable:
     return Unprocessable(detail, errors=errors)
 
 
+def _refused(index: int, field: str, *, batch: bool) -> Unprocessable:
+    what = f"Event {index} of the batch" if batch else "The event"
+    why = (
+        "event_type is blank"
+        if field == "event_type"
+        else f"payload larger than {PAYLOAD_MAX_BYTES} bytes"
+    )
+    loc = ["body", "batch", "events", index, field] if batch else ["body", "one", field]
+    return Unprocessable(
+        f"{what} is not valid ({why}); no event was recorded.",
+        errors=[{"loc": loc, "msg": why, "type": "value_error"}],
+    )
+
+
 @router.post(
     "/v1/events",
     status_code=202,
@@ -94,14 +108,8 @@ async def record_events(request: Request, user: OptionalUser, db: Db) -> Accepte
             user_id=user.id if user else None,
             payload_max_bytes=PAYLOAD_MAX_BYTES,
         )
-    if stored.too_big is not None:
-        loc = ["body", "events", stored.too_big, "payload"]
-        where = f"Event {stored.too_big} of the batch" if isinstance(body, EventBatch) else None
-        raise Unprocessable(
-            f"{where or 'The event'}: payload larger than {PAYLOAD_MAX_BYTES} bytes;"
-            " no event was recorded.",
-            errors=[{"loc": loc, "msg": "payload too large", "type": "too_long"}],
-        )
+    if stored.bad is not None:
+        raise _refused(stored.bad, stored.field or "payload", batch=isinstance(body, EventBatch))
     return Accepted(accepted=stored.count)
 
 

@@ -18,9 +18,11 @@ BATCH_MAX = 1000
 # Of the payload's JSON text as PostgreSQL stores it (jsonb normalizes spacing).
 PAYLOAD_MAX_BYTES = 4096
 
+# "Not blank" is checked by the insert statement with the payload sizes: a regular
+# expression here doubled the validation time of a batch.
 EventType = Annotated[
     str,
-    StringConstraints(min_length=1, max_length=100, pattern=r"\S"),
+    StringConstraints(min_length=1, max_length=100),
     Field(description="What happened, e.g. `page_view` (1-100 characters, not blank)."),
 ]
 Payload = Annotated[
