@@ -327,6 +327,15 @@ CREATE FUNCTION public.place_order(buyer uuid, idempotency_key text, request_fin
     END
     $$;
 
+CREATE FUNCTION public.place_order_as_buyer(buyer uuid, idempotency_key text, request_fingerprint text, currency text) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+    BEGIN
+        PERFORM set_config('comptoir.user_id', buyer::text, true);
+        RETURN place_order(buyer, idempotency_key, request_fingerprint, currency);
+    END
+    $$;
+
 CREATE FUNCTION public.record_product_words() RETURNS trigger
     LANGUAGE plpgsql
     AS $$

@@ -140,6 +140,20 @@ async def test_checkout_runs_under_the_policies(conn: asyncpg.Connection, shop: 
     assert len(await listed(conn, shop.listing["orders"])) == 2
 
 
+async def test_checkout_in_one_statement_says_whom_it_serves(
+    conn: asyncpg.Connection, shop: Shop
+) -> None:
+    """The app's checkout with RLS on: place_order_as_buyer() sets the buyer's context
+    itself, so that no BEGIN or COMMIT round trip surrounds the locks it takes."""
+    await act_as(conn, None)
+    placed = await conn.fetchval("SELECT place_order_as_buyer($1, 'rls-key', 'f', 'EUR')", shop.bob)
+    assert '"order"' in placed
+    # What the statement said holds to the end of its transaction (here the test's).
+    orders = await listed(conn, shop.listing["orders"])
+    assert len(orders) == 2
+    assert shop.of("orders", shop.bob) < orders
+
+
 async def test_the_context_ends_with_the_transaction(database_url: str) -> None:
     """On the app's own login: what one transaction said is gone for the next one."""
     from comptoir.db.server import app_database_url

@@ -61,6 +61,9 @@ async def test_a_request_leaves_no_customer_on_its_pooled_connection(
     async with httpx.AsyncClient(transport=transport, base_url="http://comptoir.test") as c:
         assert (await c.get("/v1/cart", headers=account.headers)).status_code == 200
         assert (await c.get("/v1/orders", headers=account.headers)).status_code == 200
+        # Checkout sets the buyer inside its one statement (an empty cart: refused, 422).
+        headers = {**account.headers, "Idempotency-Key": "pooled"}
+        assert (await c.post("/v1/checkout", headers=headers)).status_code == 422
     # pool_max=2: whichever connection served the requests, both are checked.
     pool = rls_app.state.pool
     async with pool.acquire() as first, pool.acquire() as second:

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Body, Header, Request, Response
 
 from comptoir.auth.deps import CurrentUser
 from comptoir.checkout import idempotency, service
-from comptoir.db.context import Db, of_user
+from comptoir.db.context import Db
 from comptoir.errors import BadRequest, Responses
 from comptoir.orders.schemas import Order
 from comptoir.responses import raw_json, shop_currency
@@ -46,7 +46,6 @@ async def checkout(
         raise BadRequest("The Idempotency-Key header is required.")
     placed = await service.checkout(
         db,
-        of_user(user.id, user.role),
         user_id=user.id,
         key=idempotency_key.strip(),
         request_fingerprint=idempotency.fingerprint("POST", "/v1/checkout", body or {}),
