@@ -32,6 +32,9 @@ def test_environment_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
         ("COMPTOIR_WORKERS", "0", "COMPTOIR_WORKERS"),
         ("DATABASE_URL", "mysql://root@localhost/shop", "DATABASE_URL"),
         ("COMPTOIR_POOL_MAX", "2", "COMPTOIR_POOL_MAX"),
+        ("COMPTOIR_LEADS_RATE_LIMIT", "often", "COMPTOIR_LEADS_RATE_LIMIT"),
+        ("COMPTOIR_EVENTS_RATE_LIMIT", "lots", "COMPTOIR_EVENTS_RATE_LIMIT"),
+        ("COMPTOIR_EVENTS_RETENTION_MONTHS", "0", "COMPTOIR_EVENTS_RETENTION_MONTHS"),
     ],
 )
 def test_bad_value_names_the_variable(
