@@ -114,7 +114,12 @@ async def test_batches_are_bounded_and_bodies_must_be_json(
         "/v1/events", content=b"{not json", headers={"Content-Type": "application/json"}
     )
     nul = await client.post("/v1/events", json={"event_type": "x", "payload": {"a": "\u0000"}})
-    for response in (too_many, empty, garbage, nul):
+    huge = await client.post(
+        "/v1/events",
+        content=b'{"event_type": "x", "payload": {"n": 1e200000}}',
+        headers={"Content-Type": "application/json"},
+    )
+    for response in (too_many, empty, garbage, nul, huge):
         assert response.status_code == 422, response.text
         assert response.headers["content-type"] == "application/problem+json"
     assert await db.fetchval("SELECT count(*) FROM analytics_events") == 0

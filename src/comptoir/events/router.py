@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 from uuid import UUID
 
+import asyncpg
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import AwareDatetime, ValidationError
 
@@ -101,13 +102,21 @@ async def record_events(request: Request, user: OptionalUser, db: Db) -> Accepte
         body = EVENTS_BODY.validate_json(raw)
     except ValidationError as exc:
         raise _invalid(exc) from None
-    async with db.scoped(of_user(user.id, user.role) if user else ANONYMOUS) as conn:
-        stored = await queries.insert_events(
-            conn,
-            body=raw.decode(),
-            user_id=user.id if user else None,
-            payload_max_bytes=PAYLOAD_MAX_BYTES,
-        )
+    try:
+        async with db.scoped(of_user(user.id, user.role) if user else ANONYMOUS) as conn:
+            stored = await queries.insert_events(
+                conn,
+                body=raw.decode(),
+                user_id=user.id if user else None,
+                payload_max_bytes=PAYLOAD_MAX_BYTES,
+            )
+    except asyncpg.DataError:
+        # JSON that Python reads but jsonb does not hold: a NUL character, a number beyond
+        # numeric's range.
+        raise Unprocessable(
+            "An event holds a value PostgreSQL cannot store (a NUL character, a number out"
+            " of range); no event was recorded."
+        ) from None
     if stored.bad is not None:
         raise _refused(stored.bad, stored.field or "payload", batch=isinstance(body, EventBatch))
     return Accepted(accepted=stored.count)
