@@ -192,7 +192,8 @@ def measure(
     )
     say(
         f"{scenario} rls={rls}: {result.rps:,.0f} req/s, p99 {result.p99_ms:.1f} ms, "
-        f"errors {errors}, load {before:.2f} -> {after:.2f}"
+        f"CPU per request: server {result.server_us:.0f} us, PostgreSQL {result.pg_us:.0f} us;"
+        f" errors {errors}, load {before:.2f} -> {after:.2f}"
     )
     if scenario == "checkout":
         held = asyncio.run(invariants(url))

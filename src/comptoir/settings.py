@@ -59,7 +59,8 @@ class Settings(BaseSettings):
     metrics_token: Annotated[SecretStr | None, Field(min_length=16)] = None
     # Row-level security (docs/rls.md): on, the app serves as the comptoir_app role, at
     # COMPTOIR_APP_DATABASE_URL or else at the database URL with that user and no password.
-    rls: Literal["on", "off"] = "on"
+    # Off by default: it costs customer reads two round trips (bench/README.md, "RLS").
+    rls: Literal["on", "off"] = "off"
     app_database_url: str | None = None
 
     @field_validator("database_url", "app_database_url")
