@@ -67,12 +67,14 @@ class Database:
         given its context in a single round trip (simple protocol), committed on the way
         out, rolled back on an exception. No `conn.transaction()` inside (see
         `transaction`). `first`: parameterless SQL to run in that same round trip, RLS on
-        only (the cart a statement cannot see itself create)."""
-        if not self.rls:
+        only (the cart a statement cannot see itself create). Nothing to say (anonymous):
+        the pool as well, since saying nothing already denies."""
+        said = context.statements()
+        if not self.rls or not said:
             yield self.pool
             return
         async with self.pool.acquire() as conn:
-            await conn.execute("; ".join(["BEGIN", *context.statements(), *filter(None, [first])]))
+            await conn.execute("; ".join(["BEGIN", *said, *filter(None, [first])]))
             try:
                 yield conn
             except BaseException:
