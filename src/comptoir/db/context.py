@@ -74,8 +74,8 @@ class Database:
             yield self.pool
             return
         async with self.pool.acquire() as conn:
-            await conn.execute("; ".join(["BEGIN", *said, *filter(None, [first])]))
             try:
+                await conn.execute("; ".join(["BEGIN", *said, *filter(None, [first])]))
                 yield conn
             except BaseException:
                 # A broken connection cannot roll back; the pool discards it.
