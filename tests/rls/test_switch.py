@@ -2,6 +2,7 @@
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from uuid import uuid4
 
 import asyncpg
 import httpx
@@ -9,6 +10,7 @@ import pytest
 from fastapi import FastAPI
 
 from comptoir.app import create_app
+from comptoir.db.context import of_user
 from comptoir.db.server import app_database_url
 from comptoir.settings import Settings
 from tests.factories import make_user, minted
@@ -99,3 +101,19 @@ async def test_a_missing_app_role_stops_the_start_with_a_clear_word(
     with pytest.raises(RuntimeError, match="COMPTOIR_RLS is on but the app cannot log in"):
         async with application.router.lifespan_context(application):
             pass
+
+
+async def test_a_failed_transaction_leaves_its_connection_clean(rls_app: FastAPI) -> None:
+    database = rls_app.state.database
+    someone = of_user(uuid4(), "customer")
+    with pytest.raises(asyncpg.DivisionByZeroError):
+        async with database.scoped(someone, first="SELECT 1 / 0"):
+            pass
+    with pytest.raises(asyncpg.DivisionByZeroError):
+        async with database.scoped(someone) as conn:
+            await conn.execute("SELECT 1 / 0")
+    pool = rls_app.state.pool
+    async with pool.acquire() as first, pool.acquire() as second:
+        for conn in (first, second):
+            assert not conn.is_in_transaction()
+            assert await conn.fetchval("SELECT request_user_id()") is None
