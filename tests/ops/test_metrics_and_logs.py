@@ -58,7 +58,10 @@ async def test_a_served_request_shows_in_the_metrics_with_its_route_and_status(
         assert sample(after, histogram, **route, status=status) >= 1
     # A path no route serves is one label, not one per path.
     await client.get("/no/such/page/123")
-    assert sample(await scrape(client, admin), "comptoir_http_requests_total", route="<unmatched>")
+    await client.get("/openapi.json")
+    scraped = await scrape(client, admin)
+    assert sample(scraped, "comptoir_http_requests_total", route="<unmatched>", status="404")
+    assert sample(scraped, "comptoir_http_requests_total", route="/openapi.json", status="200")
     # The pool reports its waits.
     assert sample(after, "comptoir_db_pool_wait_seconds_count") > 0
 

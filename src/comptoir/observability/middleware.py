@@ -46,9 +46,16 @@ def declared_length(scope: Scope) -> int | None:
     return None
 
 
+# FastAPI serves its documents outside the routers, without a route in the scope.
+DOCUMENTS = frozenset({"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
+
+
 def route_of(scope: Scope) -> str:
     route = scope.get("route")
-    return getattr(route, "path", None) or UNMATCHED
+    template = getattr(route, "path", None)
+    if template:
+        return str(template)
+    return scope["path"] if scope["path"] in DOCUMENTS else UNMATCHED
 
 
 class TooLarge(HTTPException):
