@@ -21,6 +21,8 @@ class Unusable(ValueError):
 
 def legacy_id(value: Any) -> str | None:
     """An id as text: 12, 12.0 and "12" are the same record (the app mixed them)."""
+    if type(value) is int:  # the common case first: this runs twice per event
+        return str(value)
     if value is None or isinstance(value, bool | dict | list):
         return None
     if isinstance(value, float):
@@ -46,13 +48,16 @@ def moment(value: Any) -> datetime:
     """ISO-8601 with or without a zone (none means UTC), "YYYY-MM-DD HH:MM:SS", or epoch
     milliseconds (seconds below 10^11), as a number or a string of digits."""
     if isinstance(value, str):
-        stripped = value.strip()
-        if stripped.lstrip("-").isdigit():
-            return moment(int(stripped))
         try:
-            parsed = datetime.fromisoformat(stripped)
+            parsed = datetime.fromisoformat(value)
         except ValueError:
-            raise Unusable("unusable date") from None
+            stripped = value.strip()
+            if stripped.lstrip("-").isdigit():
+                return moment(int(stripped))
+            try:
+                parsed = datetime.fromisoformat(stripped)
+            except ValueError:
+                raise Unusable("unusable date") from None
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
         seconds = value if abs(value) < EPOCH_SECONDS_BELOW else value / 1000

@@ -11,6 +11,7 @@ import json
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -91,10 +92,13 @@ async def import_store(
             # beside the parse (argon2 releases the GIL).
             with ThreadPoolExecutor(1, thread_name_prefix="argon2") as hashing:
                 passwords: dict[int, Future[str]] = {}
+                months: set[tuple[int, int]] = set()  # of the events, in UTC
                 for source in sources:
-                    await _stage(conn, source, report, rejects, hashing, passwords, progress)
+                    await _stage(
+                        conn, source, report, rejects, hashing, passwords, months, progress
+                    )
                 await _store_hashes(conn, passwords)
-            await _settle(conn, report)
+            await _settle(conn, report, months)
             async with conn.transaction():  # a savepoint: the cursor needs a transaction
                 async for row in conn.cursor(staging.REJECTS):
                     rejects.write(row["collection"], json.loads(row["raw"]), row["reason"])
@@ -107,9 +111,10 @@ async def import_store(
         else:
             await transaction.commit()
             # Fresh statistics, so the shop's first queries on the new rows plan well.
+            # Event partitions are left to autovacuum, which analyzes new tables soon
+            # enough: sampling dozens of them here would add seconds to every import.
             await conn.execute(
-                "ANALYZE users, products, carts, cart_items, orders, order_items, leads,"
-                " analytics_events"
+                "ANALYZE users, products, carts, cart_items, orders, order_items, leads"
             )
     finally:
         await conn.close()
@@ -133,6 +138,7 @@ async def _stage(
     rejects: Rejects,
     hashing: ThreadPoolExecutor,
     passwords: dict[int, Future[str]],
+    months: set[tuple[int, int]],
     progress: Progress | None,
 ) -> None:
     name = source.collection
@@ -156,6 +162,8 @@ async def _stage(
                 outcome.notes[note] += 1
             if result.password is not None:
                 passwords[record.ordinal] = hashing.submit(hasher.hash, result.password)
+            if name == "analytics":
+                months.add(_month(result.row[4]))
             yield result
 
     stream = staged()
@@ -189,7 +197,13 @@ async def _store_hashes(conn: asyncpg.Connection, passwords: dict[int, Future[st
         await conn.execute(staging.HASHES)
 
 
-async def _settle(conn: asyncpg.Connection, report: Report) -> None:
+def _month(moment: datetime) -> tuple[int, int]:
+    if moment.utcoffset():
+        moment = moment.astimezone(UTC)
+    return moment.year, moment.month
+
+
+async def _settle(conn: asyncpg.Connection, report: Report, months: set[tuple[int, int]]) -> None:
     """Everything that depends on other records, in the order references need."""
     outcomes = report.collections
     for name in ("users", "products", "orders", "leads", "analytics"):
@@ -232,7 +246,7 @@ async def _settle(conn: asyncpg.Connection, report: Report) -> None:
         outcomes["analytics"].notes["event of an unknown user kept without user"] += orphans
     events = await conn.fetchval("SELECT count(*) FROM import_analytics")
     outcomes["analytics"].imported = events
-    written, outcomes["analytics"].found = await _load_events(conn)
+    written, outcomes["analytics"].found = await _load_events(conn, months)
     outcomes["analytics"].already_present = events - written
 
     for row in await conn.fetch(
@@ -245,10 +259,11 @@ async def _settle(conn: asyncpg.Connection, report: Report) -> None:
     report.order_totals = await staging.order_totals(conn)
 
 
-async def _load_events(conn: asyncpg.Connection) -> tuple[int, int]:
+async def _load_events(conn: asyncpg.Connection, covered: set[tuple[int, int]]) -> tuple[int, int]:
     """Events into their months (see staging.NEW_MONTHS); returns rows written and rows
     found in the database for the imported events."""
-    months = await conn.fetch(staging.NEW_MONTHS)
+    firsts = [datetime(year, month, 1, tzinfo=UTC) for year, month in sorted(covered)]
+    months = await conn.fetch(staging.NEW_MONTHS, firsts)
     await conn.execute(staging.ROUTER)
     for month in months:
         await conn.execute(staging.BARE_MONTH.format(**_bounds(month)))

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import ijson
+import orjson
 
 COLLECTIONS = ("users", "products", "carts", "orders", "leads", "analytics")
 CHUNK = 1 << 16
@@ -62,6 +63,8 @@ def open_store(path: Path) -> list[Source]:
 
 
 def _ndjson_records(path: Path) -> Iterator[Record]:
+    # A line is a whole record: orjson parses it several times faster than the json module,
+    # and the line itself is the record's raw text.
     ordinal = 0
     with path.open("rb") as stream:
         for number, line in enumerate(stream, start=1):
@@ -69,13 +72,18 @@ def _ndjson_records(path: Path) -> Iterator[Record]:
             if not text:
                 continue
             try:
-                value = json.loads(text)
-            except json.JSONDecodeError as error:
-                raise StoreError(
-                    f"{path}: line {number}, column {error.colno}: {error.msg}"
-                ) from None
+                value = orjson.loads(text)
+            except orjson.JSONDecodeError:
+                value = _strict_json(path, number, text)  # integers beyond 64 bits, or an error
             yield Record(ordinal, value, text)
             ordinal += 1
+
+
+def _strict_json(path: Path, number: int, text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise StoreError(f"{path}: line {number}, column {error.colno}: {error.msg}") from None
 
 
 def _array_records(path: Path, prefix: str) -> Iterator[Record]:
