@@ -21,6 +21,7 @@ from comptoir.demo import seed
 from comptoir.events import partitions
 from comptoir.importer.run import import_store
 from comptoir.importer.sources import StoreError
+from comptoir.observability.logs import logging_config
 from comptoir.observability.metrics import share_between_workers
 from comptoir.settings import Settings, SettingsError, load_settings
 from comptoir.users.admins import account_exists, create_or_promote_admin
@@ -127,6 +128,7 @@ def serve(
         http="httptools",
         log_level="info",
         access_log=False,  # the app logs each request itself, with its id and route
+        log_config=logging_config(settings),
         timeout_graceful_shutdown=30,
     )
 

@@ -2,6 +2,7 @@
 flight (they commit and answer 201) before it exits."""
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -102,6 +103,13 @@ async def check_drained(
     assert [a.status_code for a in answers] == [201] * BUYERS, [a.text for a in answers]
     assert refused, "the server still took new connections after SIGTERM"
     assert process.returncode == 0, output
+    # uvicorn's own lines are structured like the request lines (COMPTOIR_LOG_FORMAT=json).
+    started = next(line for line in output.splitlines() if "startup complete" in line)
+    assert json.loads(started)["logger"] == "uvicorn.error", started
+    drained = [
+        json.loads(line) for line in output.splitlines() if '"route": "/v1/checkout"' in line
+    ]
+    assert [line["status"] for line in drained] == [201] * BUYERS
     placed = await db.fetchval(
         "SELECT count(*) FROM orders WHERE user_id = ANY($1::uuid[])", buyers
     )

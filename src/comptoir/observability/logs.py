@@ -89,3 +89,48 @@ def request_logger(settings: Settings) -> Any:
         context_class=dict,
         cache_logger_on_first_use=True,
     ).bind(logger="comptoir.requests")
+
+
+def logging_config(settings: Settings) -> dict[str, Any]:
+    """uvicorn's `log_config` for `serve`: its own lines and every Python logger's (errors
+    with their tracebacks, database faults) rendered like the request lines, and redacted
+    the same way. The access log is off: the request lines replace it."""
+    renderer: Processor = (
+        structlog.processors.JSONRenderer()
+        if wants_json(settings)
+        else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    formatter = {
+        "()": structlog.stdlib.ProcessorFormatter,
+        "foreign_pre_chain": [structlog.stdlib.add_logger_name],
+        "processors": [
+            stamp_record,
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,
+            redact,
+            renderer,
+        ],
+    }
+    handler = {
+        "class": "logging.StreamHandler",
+        "formatter": "structured",
+        "stream": "ext://sys.stderr",
+    }
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"structured": formatter},
+        "handlers": {"stderr": handler},
+        # Libraries (the embedded server's helper) chat at INFO: warnings and errors only.
+        "root": {"handlers": ["stderr"], "level": "WARNING"},
+        "loggers": {
+            "uvicorn": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+            "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
+        },
+    }
+
+
+def stamp_record(logger: Any, method: str, event: EventDict) -> EventDict:
+    """`stamp` for records of the standard library, whose level is the record's."""
+    record = event.get("_record")
+    return stamp(logger, record.levelname.lower() if record else method, event)
