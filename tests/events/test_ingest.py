@@ -6,6 +6,7 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+import pytest
 
 from comptoir.app import create_app
 from comptoir.settings import Settings
@@ -77,6 +78,8 @@ async def test_one_bad_event_is_named_and_nothing_is_written(
         (999, {"event_type": "click", "payload": ["not", "an", "object"]}, "payload"),
         (42, {"event_type": "click", "payload": {}, "occurred_at": "yesterday"}, "occurred_at"),
         (3, {"payload": {}}, "event_type"),
+        (4, {"event_type": 12}, "event_type"),
+        (5, {"event_type": "click", "payload": None}, "payload"),
     ]
     for index, bad, field in cases:
         body = batch(1000)
@@ -85,7 +88,27 @@ async def test_one_bad_event_is_named_and_nothing_is_written(
         assert response.status_code == 422, response.text
         problem = response.json()
         assert f"Event {index} " in problem["detail"]
-        assert problem["errors"][0]["loc"][:5] == ["body", "batch", "events", index, field]
+        assert problem["errors"][0]["loc"] == ["body", "events", index, field]
+    assert await db.fetchval("SELECT count(*) FROM analytics_events") == 0
+
+
+@pytest.mark.parametrize(
+    ("body", "loc"),
+    [
+        ([{"event_type": "click"}], ["body"]),
+        ({"events": {"event_type": "click"}}, ["body"]),
+        ({"events": [{"event_type": "click"}], "source": "web"}, ["body"]),
+        ({"events": [{"event_type": "click"}, "click"]}, ["body", "events", 1]),
+        ("click", ["body"]),
+    ],
+)
+async def test_a_body_of_the_wrong_shape_is_refused(
+    client: httpx.AsyncClient, db: asyncpg.Connection, body: object, loc: list[object]
+) -> None:
+    response = await client.post("/v1/events", json=body)
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["loc"] == loc
+    assert "no event was recorded" in response.json()["detail"]
     assert await db.fetchval("SELECT count(*) FROM analytics_events") == 0
 
 
@@ -97,11 +120,11 @@ async def test_a_payload_too_large_is_named_and_nothing_is_written(
     response = await client.post("/v1/events", json=body)
     assert response.status_code == 422, response.text
     assert "Event 733 " in response.json()["detail"]
-    assert response.json()["errors"][0]["loc"] == ["body", "batch", "events", 733, "payload"]
+    assert response.json()["errors"][0]["loc"] == ["body", "events", 733, "payload"]
 
     single = await client.post("/v1/events", json=body["events"][733])
     assert single.status_code == 422
-    assert single.json()["errors"][0]["loc"] == ["body", "one", "payload"]
+    assert single.json()["errors"][0]["loc"] == ["body", "payload"]
     assert await db.fetchval("SELECT count(*) FROM analytics_events") == 0
 
 

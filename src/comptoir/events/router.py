@@ -7,17 +7,17 @@ from uuid import UUID
 
 import asyncpg
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import AwareDatetime, ValidationError
+from pydantic import AwareDatetime
 
 from comptoir.auth.deps import AdminUser, OptionalUser
 from comptoir.db.context import ANONYMOUS, Db, of_user
 from comptoir.errors import Responses, Unprocessable
 from comptoir.events import queries, summary
 from comptoir.events.schemas import (
+    BATCH_MAX,
     EVENTS_BODY,
     PAYLOAD_MAX_BYTES,
     Accepted,
-    EventBatch,
     EventPage,
     Summary,
 )
@@ -56,31 +56,24 @@ BODY_DOC = {
 }
 
 
-def _invalid(exc: ValidationError) -> Unprocessable:
-    errors = [
-        {"loc": ["body", *err["loc"]], "msg": err["msg"], "type": err["type"]}
-        for err in exc.errors(include_url=False)
-    ]
-    first = errors[0]["loc"]
-    # loc is ["body", "batch", "events", <index>, ...] for an event of a batch.
-    if len(first) > 3 and first[1:3] == ["batch", "events"] and isinstance(first[3], int):
-        detail = f"Event {first[3]} of the batch is not valid; no event was recorded."
-    else:
-        detail = "The request is not valid; no event was recorded."
-    return Unprocessable(detail, errors=errors)
-
-
-def _refused(index: int, field: str, *, batch: bool) -> Unprocessable:
-    what = f"Event {index} of the batch" if batch else "The event"
-    why = (
-        "event_type is blank"
-        if field == "event_type"
-        else f"payload larger than {PAYLOAD_MAX_BYTES} bytes"
-    )
-    loc = ["body", "batch", "events", index, field] if batch else ["body", "one", field]
+def _refused(refusal: queries.Refusal) -> Unprocessable:
+    if refusal.index is None:
+        return Unprocessable(
+            f"The request is not valid: {refusal.msg}; no event was recorded.",
+            errors=[{"loc": ["body"], "msg": refusal.msg, "type": "value_error"}],
+        )
+    where = ["events", refusal.index] if refusal.batch else []
+    what = f"Event {refusal.index} of the batch" if refusal.batch else "The event"
+    field = f"{refusal.field}: " if refusal.field else ""
     return Unprocessable(
-        f"{what} is not valid ({why}); no event was recorded.",
-        errors=[{"loc": loc, "msg": why, "type": "value_error"}],
+        f"{what} is not valid ({field}{refusal.msg}); no event was recorded.",
+        errors=[
+            {
+                "loc": ["body", *where, *filter(None, [refusal.field])],
+                "msg": refusal.msg,
+                "type": "value_error",
+            }
+        ],
     )
 
 
@@ -97,28 +90,26 @@ def _refused(index: int, field: str, *, batch: bool) -> Unprocessable:
 async def record_events(request: Request, user: OptionalUser, db: Db) -> Accepted:
     """Record one event (`{"event_type", "payload"}`) or a batch (`{"events": [...]}`, up to
     1,000), all or none. The user is the token's; without a token, the events have none."""
-    raw = await request.body()
     try:
-        body = EVENTS_BODY.validate_json(raw)
-    except ValidationError as exc:
-        raise _invalid(exc) from None
-    try:
+        body = (await request.body()).decode()
         async with db.scoped(of_user(user.id, user.role) if user else ANONYMOUS) as conn:
             stored = await queries.insert_events(
                 conn,
-                body=raw.decode(),
+                body=body,
                 user_id=user.id if user else None,
                 payload_max_bytes=PAYLOAD_MAX_BYTES,
+                batch_max=BATCH_MAX,
             )
-    except asyncpg.DataError:
-        # JSON that Python reads but jsonb does not hold: a NUL character, a number beyond
-        # numeric's range.
+    except (UnicodeDecodeError, asyncpg.DataError):
+        # Not JSON, or JSON that jsonb does not hold (a NUL character, a number beyond
+        # numeric's range); PostgreSQL parses the body.
         raise Unprocessable(
-            "An event holds a value PostgreSQL cannot store (a NUL character, a number out"
-            " of range); no event was recorded."
+            "The body is not JSON that can be stored (malformed, not UTF-8, a NUL character,"
+            " a number out of range); no event was recorded.",
+            errors=[{"loc": ["body"], "msg": "invalid JSON", "type": "json_invalid"}],
         ) from None
-    if stored.bad is not None:
-        raise _refused(stored.bad, stored.field or "payload", batch=isinstance(body, EventBatch))
+    if stored.refusal is not None:
+        raise _refused(stored.refusal)
     return Accepted(accepted=stored.count)
 
 
