@@ -247,7 +247,11 @@ async def statement_alone(url: str, bodies: list[str], clients: int, seconds: fl
         while time.perf_counter() < deadline:
             body = bodies[i % len(bodies)]
             result = await insert_events(
-                conn, body=body, user_id=None, payload_max_bytes=PAYLOAD_MAX_BYTES
+                conn,
+                body=body,
+                user_id=None,
+                payload_max_bytes=PAYLOAD_MAX_BYTES,
+                batch_max=BATCH,
             )
             stored += result.count
             i += 1
