@@ -5,11 +5,18 @@ two copies at once."""
 import asyncio
 import csv
 import gzip
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import asyncpg
+import httpx
 import pytest
 
 from comptoir.db import migrate
@@ -185,3 +192,61 @@ async def test_serve_start_prepares_partitions_but_never_drops(
     done = await prepare_at_start(own_url)
     assert done == [f"created partition {partition_name(add_months(THIS_MONTH, 3))}"]
     assert partition_name(old) in await partitions(pg)
+
+
+def test_comptoir_serve_creates_the_partitions_before_serving(
+    server_url: str, tmp_path: Path
+) -> None:
+    """`comptoir serve` on a database whose DEFAULT partition holds a stray event: by the
+    time it answers, the months ahead exist and the stray is in its month."""
+    with fresh_database(server_url, "comptoir_serve_partitions") as url:
+        migrate.upgrade(url)
+
+        async def setup() -> None:
+            conn = await asyncpg.connect(url)
+            try:
+                await conn.execute(
+                    "INSERT INTO analytics_events (event_type, created_at)"
+                    " VALUES ('stray', '2017-03-03T00:00:00Z')"
+                )
+            finally:
+                await conn.close()
+
+        asyncio.run(setup())
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        process = subprocess.Popen(
+            [sys.executable, "-m", "comptoir", "serve", "--port", str(port)],
+            env={**os.environ, "DATABASE_URL": url, "COMPTOIR_DATA_DIR": str(tmp_path)},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                assert process.poll() is None, process.stdout.read()  # type: ignore[union-attr]
+                assert time.monotonic() < deadline, "serve did not answer"
+                try:
+                    if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    time.sleep(0.2)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            output, _ = process.communicate(timeout=60)
+        assert "created partition analytics_events_y2017m03" in output
+        assert f"created partition {partition_name(add_months(THIS_MONTH, 3))}" in output
+
+        async def placed() -> tuple[set[str], str]:
+            conn = await asyncpg.connect(url)
+            try:
+                where = await conn.fetchval("SELECT tableoid::regclass::text FROM analytics_events")
+                return await partitions(conn), where
+            finally:
+                await conn.close()
+
+        names, where = asyncio.run(placed())
+        assert {partition_name(add_months(THIS_MONTH, i)) for i in range(4)} <= names
+        assert where == "analytics_events_y2017m03"
