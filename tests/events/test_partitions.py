@@ -183,6 +183,49 @@ async def test_two_copies_at_once_do_the_work_once(own_url: str, pg: asyncpg.Con
     assert len(lines) == len(set(lines))
 
 
+async def test_upkeep_while_the_shop_records_events(own_url: str, pg: asyncpg.Connection) -> None:
+    """Inserts from four connections keep landing, whole, while upkeep moves strays and
+    creates partitions; the daily counts stay those of the rows."""
+    await pg.execute(
+        "INSERT INTO analytics_events (event_type, created_at)"
+        " SELECT 'stray', '2033-05-01T00:00:00Z'::timestamptz + make_interval(hours => i)"
+        " FROM generate_series(1, 500) AS i"
+    )
+    writers = [await asyncpg.connect(own_url) for _ in range(4)]
+    upkeep = await asyncpg.connect(own_url)
+    stop = asyncio.Event()
+    written = 0
+
+    async def write(conn: asyncpg.Connection) -> None:
+        nonlocal written
+        while not stop.is_set():
+            await conn.execute(
+                "INSERT INTO analytics_events (event_type, payload)"
+                " SELECT 'live', jsonb_build_object('i', i) FROM generate_series(1, 200) AS i"
+            )
+            written += 200
+
+    async def maintain() -> list[str]:
+        await asyncio.sleep(0.2)
+        try:
+            return await maintain_partitions(upkeep, months_ahead=6)
+        finally:
+            await asyncio.sleep(0.2)
+            stop.set()
+
+    try:
+        *_, done = await asyncio.gather(*(write(c) for c in writers), maintain())
+    finally:
+        for conn in (*writers, upkeep):
+            await conn.close()
+    assert "moved 500 events from analytics_events_default into analytics_events_y2033m05" in done
+    assert await pg.fetchval("SELECT count(*) FROM analytics_events WHERE event_type = 'live'") == (
+        written
+    )
+    assert await pg.fetchval("SELECT count(*) FROM analytics_events_default") == 0
+    assert await rollup_matches(pg)
+
+
 async def test_serve_start_prepares_partitions_but_never_drops(
     own_url: str, pg: asyncpg.Connection
 ) -> None:
