@@ -100,6 +100,8 @@ async def test_summary_defaults_to_the_last_30_days(
         {"from": "2026-02-01", "to": "2026-01-01"},
         {"from": "2024-01-01", "to": "2026-01-01"},
         {"from": "yesterday"},
+        {"to": "0001-01-01"},
+        {"from": "9999-12-31", "to": "9999-12-31"},
     ],
 )
 async def test_bad_periods_are_422(
@@ -108,3 +110,12 @@ async def test_bad_periods_are_422(
     response = await client.get("/v1/admin/events/summary", params=params, headers=admin.headers)
     assert response.status_code == 422, response.text
     assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_the_earliest_days_answer_days(client: httpx.AsyncClient, admin: Account) -> None:
+    # The default 30 days before 0001-01-05 would leave the calendar: they start at its start.
+    response = await client.get(
+        "/v1/admin/events/summary", params={"to": "0001-01-05"}, headers=admin.headers
+    )
+    assert response.status_code == 200, response.text
+    assert response.json() == {"from": "0001-01-02", "to": "0001-01-05", "items": []}

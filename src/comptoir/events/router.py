@@ -31,6 +31,7 @@ events_limit = limited("events", lambda settings: settings.events_rate_limit)
 
 ADMIN: Responses = {401: {"description": "No token"}, 403: {"description": "Not an admin"}}
 SUMMARY_MAX_DAYS = 366
+FIRST_DAY, LAST_DAY = date.min + timedelta(days=1), date.max - timedelta(days=1)
 
 
 def _inline(schema: Any, defs: dict[str, Any]) -> Any:
@@ -205,7 +206,13 @@ async def events_summary(
 ) -> Response:
     """Counts per UTC day and event type over a period (both days included)."""
     last_day = last_day or datetime.now(UTC).date()
-    first_day = first_day or max(date.min + timedelta(days=29), last_day) - timedelta(days=29)
+    # asyncpg reads date.min and date.max as -infinity and infinity: not days.
+    if not FIRST_DAY <= last_day <= LAST_DAY or (first_day and not FIRST_DAY <= first_day):
+        raise Unprocessable(
+            f"Days run from {FIRST_DAY} to {LAST_DAY}.",
+            errors=[{"loc": ["query", "to"], "msg": "out of range", "type": "value_error"}],
+        )
+    first_day = first_day or max(FIRST_DAY + timedelta(days=29), last_day) - timedelta(days=29)
     if first_day > last_day or (last_day - first_day).days >= SUMMARY_MAX_DAYS:
         raise Unprocessable(
             f"The period must run forward and span at most {SUMMARY_MAX_DAYS} days.",
