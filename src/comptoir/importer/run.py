@@ -23,7 +23,7 @@ from comptoir.importer.fields import Unusable
 from comptoir.importer.report import Outcome, Report
 from comptoir.importer.sources import Record, Source, open_store
 
-BATCH = 20_000
+BATCH = 5_000  # carts and orders a batch at a time, with their lines: bounded memory
 CONVERTERS: dict[str, Callable[[Record], records.Staged]] = {
     "users": lambda r: records.user(r.ordinal, r.value),
     "products": lambda r: records.product(r.ordinal, r.value),
