@@ -61,10 +61,17 @@ def fresh_database(server_url: str, prefix: str) -> Iterator[str]:
         admin_sql(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@contextmanager
+def migrated_database(server_url: str, prefix: str) -> Iterator[str]:
+    """A fresh database at the latest migration, dropped afterwards."""
+    with fresh_database(server_url, prefix) as url:
+        migrate.upgrade(url)
+        yield url
+
+
 @pytest.fixture(scope="session")
 def database_url(server_url: str) -> Iterator[str]:
-    with fresh_database(server_url, "comptoir_test") as url:
-        migrate.upgrade(url)
+    with migrated_database(server_url, "comptoir_test") as url:
         yield url
 
 

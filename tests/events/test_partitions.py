@@ -19,22 +19,20 @@ import asyncpg
 import httpx
 import pytest
 
-from comptoir.db import migrate
 from comptoir.events.partitions import (
     add_months,
     maintain_partitions,
     partition_name,
     prepare_at_start,
 )
-from tests.conftest import fresh_database
+from tests.conftest import migrated_database
 
 THIS_MONTH = datetime.now(UTC).date().replace(day=1)
 
 
 @pytest.fixture(scope="module")
 def own_url(server_url: str) -> Iterator[str]:
-    with fresh_database(server_url, "comptoir_partitions") as url:
-        migrate.upgrade(url)
+    with migrated_database(server_url, "comptoir_partitions") as url:
         yield url
 
 
@@ -242,8 +240,7 @@ def test_comptoir_serve_creates_the_partitions_before_serving(
 ) -> None:
     """`comptoir serve` on a database whose DEFAULT partition holds a stray event: by the
     time it answers, the months ahead exist and the stray is in its month."""
-    with fresh_database(server_url, "comptoir_serve_partitions") as url:
-        migrate.upgrade(url)
+    with migrated_database(server_url, "comptoir_serve_partitions") as url:
 
         async def setup() -> None:
             conn = await asyncpg.connect(url)

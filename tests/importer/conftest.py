@@ -11,11 +11,10 @@ import httpx
 import pytest
 
 from comptoir.app import create_app
-from comptoir.db import migrate
 from comptoir.importer.report import Report
 from comptoir.importer.run import import_store
 from comptoir.settings import Settings
-from tests.conftest import fresh_database
+from tests.conftest import migrated_database
 
 TABLES = (
     "users, products, carts, cart_items, orders, order_items, leads, analytics_events,"
@@ -25,8 +24,7 @@ TABLES = (
 
 @pytest.fixture(scope="package")
 def import_url(server_url: str) -> Iterator[str]:
-    with fresh_database(server_url, "comptoir_import") as url:
-        migrate.upgrade(url)
+    with migrated_database(server_url, "comptoir_import") as url:
         yield url
 
 

@@ -13,15 +13,14 @@ import pytest
 from typer.testing import CliRunner
 
 from comptoir.cli import app
-from comptoir.db import maintain, migrate
-from tests.conftest import fresh_database
+from comptoir.db import maintain
+from tests.conftest import migrated_database
 
 
 @pytest.fixture
 def scratch(server_url: str) -> Iterator[str]:
     # The commands run their own event loops, as they do in a shell: these tests are sync.
-    with fresh_database(server_url, "comptoir_ops") as url:
-        migrate.upgrade(url)
+    with migrated_database(server_url, "comptoir_ops") as url:
         yield url
 
 
