@@ -62,21 +62,31 @@ async def test_an_importer_killed_or_interrupted_mid_import_leaves_the_database_
         {"id": "x", "email": "before@shop.test", "createdAt": "2020-01-01"}]))  # fmt: skip
     before = await idb.fetchrow(SNAPSHOT)
 
+    # The import gets as far as attaching its first event partition, deep into the writes,
+    # and waits there on this lock: the signal surely lands before the commit.
+    blocker = await asyncpg.connect(import_url)
+    held = blocker.transaction()
+    await held.start()
+    await blocker.execute("LOCK TABLE analytics_events IN SHARE MODE")
     importer = comptoir("import-json", str(large_store), url=import_url, cwd=tmp_path)
     try:
-        for _ in range(600):  # until it is copying events into its staging table
-            copying = await idb.fetchval(
+        for _ in range(1200):
+            waiting = await idb.fetchval(
                 "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1"
-                " AND query LIKE 'COPY%import_analytics%'",
+                " AND wait_event_type = 'Lock'",
                 "comptoir import-json",
             )
-            if copying or importer.poll() is not None:
+            if waiting or importer.poll() is not None:
                 break
             await asyncio.sleep(0.05)
-        assert importer.poll() is None, "the import ended before it could be killed"
+        assert importer.poll() is None, "the import ended before it could be stopped"
+        assert await idb.fetchval("SELECT count(*) FROM pg_stat_activity WHERE query LIKE $1",
+                                  "%ATTACH PARTITION%")  # fmt: skip
         importer.send_signal(stop)
     finally:
         _, stderr = importer.communicate()
+        await held.rollback()
+        await blocker.close()
     for _ in range(200):  # PostgreSQL notices the broken connection and rolls back
         if not await idb.fetchval(
             "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1",

@@ -7,6 +7,7 @@ a malformed file, a crash, `kill -9` or Ctrl-C leaves the database as it was, an
 `--dry-run` is the same run ending in a rollback.
 """
 
+import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -110,18 +111,24 @@ async def import_store(
             await transaction.rollback()
         else:
             await transaction.commit()
-            # Fresh statistics, so the shop's first queries on the new rows plan well.
-            # Event partitions are left to autovacuum, which analyzes new tables soon
-            # enough: sampling dozens of them here would add seconds to every import.
-            await conn.execute(
-                "ANALYZE users, products, carts, cart_items, orders, order_items, leads"
-            )
+            await _analyze(conn)
     finally:
         await conn.close()
     rejects.close()
     report.rejects_file = str(rejects_path) if rejects.written else None
     report.seconds = time.perf_counter() - started
     return report
+
+
+async def _analyze(conn: asyncpg.Connection) -> None:
+    """Fresh statistics, so the shop's first queries on the new rows plan well. Event
+    partitions are left to autovacuum, which analyzes new tables soon enough: sampling
+    dozens of them here would add seconds to every import."""
+    try:
+        await conn.execute("ANALYZE users, products, carts, cart_items, orders, order_items, leads")
+    except asyncio.CancelledError:
+        # Ctrl-C after the commit: the import is done, and its report is still owed.
+        pass
 
 
 def records_order(sources: list[Source]) -> list[str]:
