@@ -44,6 +44,9 @@ def comptoir(*args: str, url: str, cwd: Path) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # A suite started in the background (`cmd &`) ignores SIGINT, and so would the
+        # importer: give it Ctrl-C back, as a terminal would.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
 
 
@@ -84,9 +87,10 @@ async def test_an_importer_killed_or_interrupted_mid_import_leaves_the_database_
                                   "%ATTACH PARTITION%")  # fmt: skip
         importer.send_signal(stop)
     finally:
-        _, stderr = importer.communicate()
+        # Released first: an importer that survived the signal must not wait on it forever.
         await held.rollback()
         await blocker.close()
+        _, stderr = importer.communicate(timeout=300)
     for _ in range(200):  # PostgreSQL notices the broken connection and rolls back
         if not await idb.fetchval(
             "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1",
