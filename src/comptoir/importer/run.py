@@ -12,6 +12,7 @@ import json
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -77,7 +78,7 @@ async def import_store(
 ) -> Report:
     started = time.perf_counter()
     sources = open_store(path)
-    report = Report(str(path), dry_run, {name: Outcome() for name in records_order(sources)})
+    report = Report(str(path), dry_run, {name: Outcome() for name in CONVERTERS})
     rejects = Rejects(rejects_path)
     conn = await asyncpg.connect(
         url, server_settings={"timezone": "UTC", "application_name": "comptoir import-json"}
@@ -104,8 +105,9 @@ async def import_store(
                 async for row in conn.cursor(staging.REJECTS):
                     rejects.write(row["collection"], json.loads(row["raw"]), row["reason"])
         except BaseException:
-            await transaction.rollback()
             rejects.discard()
+            with suppress(Exception):  # a broken connection rolls back as it closes
+                await transaction.rollback()
             raise
         if dry_run:
             await transaction.rollback()
@@ -129,13 +131,6 @@ async def _analyze(conn: asyncpg.Connection) -> None:
     except asyncio.CancelledError:
         # Ctrl-C after the commit: the import is done, and its report is still owed.
         pass
-
-
-def records_order(sources: list[Source]) -> list[str]:
-    present = {source.collection for source in sources}
-    return [name for name in CONVERTERS if name in present] + [
-        name for name in CONVERTERS if name not in present
-    ]
 
 
 async def _stage(
