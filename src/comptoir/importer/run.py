@@ -213,21 +213,17 @@ async def _settle(conn: asyncpg.Connection, report: Report, months: set[tuple[in
 
     await conn.execute(staging.USER_MAP)
     users = await conn.fetchrow(staging.USER_OUTCOMES)
-    outcomes["users"].imported, outcomes["users"].merged = users["imported"], users["merged"]
-    written = staging.inserted(await conn.execute(staging.INSERT_USERS))
-    outcomes["users"].already_present = users["imported"] - written
+    outcomes["users"].merged = users["merged"]
+    await _write(conn, outcomes["users"], users["imported"], staging.INSERT_USERS)
 
-    products = await conn.fetchval("SELECT count(*) FROM import_products")
-    written = staging.inserted(await conn.execute(staging.INSERT_PRODUCTS))
-    outcomes["products"].imported = products
-    outcomes["products"].already_present = products - written
+    products = await staging.count(conn, "SELECT count(*) FROM import_products")
+    await _write(conn, outcomes["products"], products, staging.INSERT_PRODUCTS)
 
     await conn.execute(staging.UNKNOWN_USERS.format(collection="carts"))
     await conn.execute(staging.CART_OWNERS)
     carts = await conn.fetchrow(staging.CART_OUTCOMES)
-    outcomes["carts"].imported, outcomes["carts"].merged = carts["imported"], carts["merged"]
-    written = staging.inserted(await conn.execute(staging.INSERT_CARTS))
-    outcomes["carts"].already_present = carts["imported"] - written
+    outcomes["carts"].merged = carts["merged"]
+    await _write(conn, outcomes["carts"], carts["imported"], staging.INSERT_CARTS)
     if dropped := await staging.count(conn, staging.UNKNOWN_CART_PRODUCTS):
         outcomes["carts"].notes["cart line for an unknown product dropped"] += dropped
     await conn.execute(staging.INSERT_CART_ITEMS)
@@ -235,18 +231,16 @@ async def _settle(conn: asyncpg.Connection, report: Report, months: set[tuple[in
     await conn.execute(staging.UNKNOWN_USERS.format(collection="orders"))
     await conn.execute(staging.REUSED_INTENTS)
     report.placeholder_products = staging.inserted(await conn.execute(staging.INSERT_PLACEHOLDERS))
-    orders = await conn.fetchval("SELECT count(*) FROM import_orders")
-    written = staging.inserted(await conn.execute(staging.INSERT_ORDERS))
-    outcomes["orders"].imported, outcomes["orders"].already_present = orders, orders - written
+    orders = await staging.count(conn, "SELECT count(*) FROM import_orders")
+    await _write(conn, outcomes["orders"], orders, staging.INSERT_ORDERS)
     await conn.execute(staging.INSERT_ORDER_ITEMS)
 
-    leads = await conn.fetchval("SELECT count(*) FROM import_leads")
-    written = staging.inserted(await conn.execute(staging.INSERT_LEADS))
-    outcomes["leads"].imported, outcomes["leads"].already_present = leads, leads - written
+    leads = await staging.count(conn, "SELECT count(*) FROM import_leads")
+    await _write(conn, outcomes["leads"], leads, staging.INSERT_LEADS)
 
     if orphans := await staging.count(conn, staging.UNKNOWN_EVENT_USERS):
         outcomes["analytics"].notes["event of an unknown user kept without user"] += orphans
-    events = await conn.fetchval("SELECT count(*) FROM import_analytics")
+    events = await staging.count(conn, "SELECT count(*) FROM import_analytics")
     outcomes["analytics"].imported = events
     written, outcomes["analytics"].found = await _load_events(conn, months)
     outcomes["analytics"].already_present = events - written
@@ -259,6 +253,13 @@ async def _settle(conn: asyncpg.Connection, report: Report, months: set[tuple[in
     for name, sql in staging.FOUND.items():
         outcomes[name].found = await staging.count(conn, sql)
     report.order_totals = await staging.order_totals(conn)
+
+
+async def _write(conn: asyncpg.Connection, outcome: Outcome, kept: int, insert: str) -> None:
+    """The `kept` records of a collection become rows through `insert`; those it finds
+    already there were imported by an earlier run of the same import."""
+    outcome.imported = kept
+    outcome.already_present = kept - staging.inserted(await conn.execute(insert))
 
 
 async def _load_events(conn: asyncpg.Connection, covered: set[tuple[int, int]]) -> tuple[int, int]:
