@@ -10,7 +10,7 @@ import asyncio
 import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 import asyncpg
@@ -93,6 +93,28 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
     return Settings(
         DATABASE_URL=database_url, data_dir=tmp_path, pool_min=1, pool_max=10, rate_limits="off"
     )
+
+
+def limited_settings(database_url: str, data_dir: Path, **limits: str) -> Settings:
+    """Settings with the rate limits on, for the tests of a limit (`auth_rate_limit=...`)."""
+    return Settings(
+        DATABASE_URL=database_url,
+        data_dir=data_dir,
+        pool_min=1,
+        pool_max=2,
+        rate_limits="on",
+        **limits,
+    )
+
+
+@asynccontextmanager
+async def client_of(
+    app: FastAPI, address: tuple[str, int] = ("127.0.0.1", 123)
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A client on `app` (its lifespan running), calling from `address`."""
+    transport = httpx.ASGITransport(app=app, client=address)
+    async with httpx.AsyncClient(transport=transport, base_url="http://comptoir.test") as client:
+        yield client
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import pytest
 from fastapi import FastAPI
 
 from comptoir.app import create_app
-from comptoir.settings import Settings
+from tests.conftest import client_of, limited_settings
 from tests.factories import PASSWORD, Account, login, make_user
 
 
@@ -200,25 +200,15 @@ async def test_hashing_does_not_stall_other_requests(
 async def test_login_is_rate_limited_per_address(
     database_url: str, tmp_path: Path, db: asyncpg.Connection
 ) -> None:
-    settings = Settings(
-        DATABASE_URL=database_url,
-        data_dir=tmp_path,
-        pool_min=1,
-        pool_max=2,
-        rate_limits="on",
-        auth_rate_limit="3/minute",
-    )
-    app = create_app(settings)
+    app = create_app(limited_settings(database_url, tmp_path, auth_rate_limit="3/minute"))
     async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 5000))
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-            body = {"email": "nobody@example.com", "password": "whatever1"}
+        body = {"email": "nobody@example.com", "password": "whatever1"}
+        async with client_of(app, ("203.0.113.7", 5000)) as client:
             statuses = [
                 (await client.post("/v1/auth/login", json=body)).status_code for _ in range(3)
             ]
             limited = await client.post("/v1/auth/login", json=body)
-        other_transport = httpx.ASGITransport(app=app, client=("198.51.100.9", 5000))
-        async with httpx.AsyncClient(transport=other_transport, base_url="http://t") as other:
+        async with client_of(app, ("198.51.100.9", 5000)) as other:
             elsewhere = await other.post("/v1/auth/login", json=body)
     assert statuses == [401, 401, 401]
     assert limited.status_code == 429
@@ -242,26 +232,16 @@ async def test_rate_limit_is_shared_through_redis(database_url: str, tmp_path: P
     url = redis_url()
     if url is None:
         pytest.skip("no Redis server reachable (set REDIS_URL); the memory store is tested above")
-    settings = Settings(
-        DATABASE_URL=database_url,
-        data_dir=tmp_path,
-        pool_min=1,
-        pool_max=2,
-        rate_limits="on",
-        auth_rate_limit="2/minute",
-        REDIS_URL=url,
-    )
+    settings = limited_settings(database_url, tmp_path, auth_rate_limit="2/minute", REDIS_URL=url)
     # An address no earlier run used: Redis keeps the counters between runs.
     address = (f"2001:db8::{secrets.token_hex(2)}:{secrets.token_hex(2)}", 5000)
     statuses = []
     for _ in range(2):
         app = create_app(settings)
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app, client=address)
-            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-                for _ in range(2):
-                    response = await client.post(
-                        "/v1/auth/login", json={"email": "x@example.com", "password": "whatever1"}
-                    )
-                    statuses.append(response.status_code)
+        async with app.router.lifespan_context(app), client_of(app, address) as client:
+            for _ in range(2):
+                response = await client.post(
+                    "/v1/auth/login", json={"email": "x@example.com", "password": "whatever1"}
+                )
+                statuses.append(response.status_code)
     assert statuses == [401, 401, 429, 429]

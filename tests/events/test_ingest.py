@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from comptoir.app import create_app
-from comptoir.settings import Settings
+from tests.conftest import client_of, limited_settings
 from tests.factories import Account
 
 
@@ -165,19 +165,10 @@ async def test_concurrent_batches_all_land_and_counts_add_up(
 async def test_events_are_rate_limited_per_address(
     database_url: str, tmp_path: Path, db: asyncpg.Connection
 ) -> None:
-    settings = Settings(
-        DATABASE_URL=database_url,
-        data_dir=tmp_path,
-        pool_min=1,
-        pool_max=2,
-        rate_limits="on",
-        events_rate_limit="2/minute",
-    )
-    app = create_app(settings)
+    app = create_app(limited_settings(database_url, tmp_path, events_rate_limit="2/minute"))
     try:
         async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app, client=("203.0.113.8", 5000))
-            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            async with client_of(app, ("203.0.113.8", 5000)) as client:
                 statuses = [
                     (await client.post("/v1/events", json={"event_type": "x"})).status_code
                     for _ in range(3)

@@ -14,7 +14,7 @@ from comptoir.app import create_app
 from comptoir.importer.report import Report
 from comptoir.importer.run import import_store
 from comptoir.settings import Settings
-from tests.conftest import migrated_database
+from tests.conftest import client_of, migrated_database
 
 TABLES = (
     "users, products, carts, cart_items, orders, order_items, leads, analytics_events,"
@@ -45,10 +45,8 @@ async def shop(import_url: str, tmp_path: Path) -> AsyncIterator[httpx.AsyncClie
     settings = Settings(DATABASE_URL=import_url, data_dir=tmp_path, pool_min=1, pool_max=4,
                         rate_limits="off")  # fmt: skip
     app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://comptoir.test") as c:
-            yield c
+    async with app.router.lifespan_context(app), client_of(app) as client:
+        yield client
 
 
 def write_store(root: Path, **collections: list[Any]) -> Path:

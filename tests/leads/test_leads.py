@@ -14,7 +14,7 @@ from comptoir.app import create_app
 from comptoir.db.context import Database, of_user
 from comptoir.leads import export
 from comptoir.leads.queries import LeadFilter
-from comptoir.settings import Settings
+from tests.conftest import client_of, limited_settings
 from tests.factories import Account
 
 GOOD = {"name": "Ada Lovelace", "email": "ada@example.com", "message": "Call me back, please."}
@@ -59,23 +59,13 @@ async def test_bad_leads_are_422_and_nothing_is_stored(
 async def test_leads_are_rate_limited_per_address(
     database_url: str, tmp_path: Path, db: asyncpg.Connection
 ) -> None:
-    settings = Settings(
-        DATABASE_URL=database_url,
-        data_dir=tmp_path,
-        pool_min=1,
-        pool_max=2,
-        rate_limits="on",
-        leads_rate_limit="2/minute",
-    )
-    app = create_app(settings)
+    app = create_app(limited_settings(database_url, tmp_path, leads_rate_limit="2/minute"))
     try:
         async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app, client=("203.0.113.9", 5000))
-            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            async with client_of(app, ("203.0.113.9", 5000)) as client:
                 statuses = [(await client.post("/v1/leads", json=GOOD)).status_code for _ in "abc"]
                 refused = await client.post("/v1/leads", json=GOOD)
-            other = httpx.ASGITransport(app=app, client=("198.51.100.10", 5000))
-            async with httpx.AsyncClient(transport=other, base_url="http://t") as client:
+            async with client_of(app, ("198.51.100.10", 5000)) as client:
                 elsewhere = await client.post("/v1/leads", json=GOOD)
     finally:
         stored = await db.fetchval("SELECT count(*) FROM leads")
