@@ -40,7 +40,7 @@ from catalog import (
 )
 from comptoir.auth.queries import USER_COLUMNS
 from comptoir.auth.security import issue_token
-from comptoir.carts.queries import CART_JSON, SET_LINE
+from comptoir.carts.queries import SET_LINE
 from comptoir.db import migrate
 from comptoir.demo.names import product_names
 
@@ -194,22 +194,17 @@ def http_run(args: argparse.Namespace, base: str, name: str, customers: Path, ur
 # ------------------------------------------------------------------ pgbench
 
 # What the app sends for one virtual customer, statement for statement: per request the
-# token check; per PUT the line upsert and the cart document; then place_order(). The same
-# SQL as the app, minus HTTP and Python.
+# token check; per PUT cart_set_line() (the line and the cart document, one statement); then
+# place_order_as_buyer(). The same SQL as the app, minus HTTP and Python.
 TOKEN_CHECK = (
     f"SELECT {USER_COLUMNS} FROM users WHERE id = :uid AND token_generation = 0"
     " AND NOT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = :uid);"
 )
-CART_JSON_SQL = " ".join(CART_JSON.replace("$1", ":uid").replace("$2", "'EUR'").split())
-
-
-SET_LINE_SQL = " ".join(SET_LINE.replace("$1", ":uid").replace("$3", "1").split())
+SET_LINE_SQL = SET_LINE.replace("$1", ":uid").replace("$3", "1").replace("$4", "'EUR'")
 
 
 def cart_line(product: str) -> str:
-    return "\n".join(
-        [TOKEN_CHECK, SET_LINE_SQL.replace("$2", f":{product}") + ";", CART_JSON_SQL + ";"]
-    )
+    return "\n".join([TOKEN_CHECK, SET_LINE_SQL.replace("$2", f":{product}") + ";"])
 
 
 def pgbench_script(args: argparse.Namespace, hot: bool) -> str:
@@ -230,7 +225,7 @@ def pgbench_script(args: argparse.Namespace, hot: bool) -> str:
                 cart_line("pb"),
                 cart_line("pc"),
                 TOKEN_CHECK,
-                "SELECT place_order(:uid, ('k' || :k::text), 'f', 'EUR')::text;",
+                "SELECT place_order_as_buyer(:uid, ('k' || :k::text), 'f', 'EUR')::text;",
             ]
         )
         + "\n"

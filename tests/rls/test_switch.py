@@ -107,9 +107,6 @@ async def test_a_failed_transaction_leaves_its_connection_clean(rls_app: FastAPI
     database = rls_app.state.database
     someone = of_user(uuid4(), "customer")
     with pytest.raises(asyncpg.DivisionByZeroError):
-        async with database.scoped(someone, first="SELECT 1 / 0"):
-            pass
-    with pytest.raises(asyncpg.DivisionByZeroError):
         async with database.scoped(someone) as conn:
             await conn.execute("SELECT 1 / 0")
     pool = rls_app.state.pool

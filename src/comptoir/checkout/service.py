@@ -45,11 +45,10 @@ class Placed:
     replayed: bool
 
 
-# One statement either way. With RLS on, place_order_as_buyer() (migration 0006) sets the
-# buyer's context inside that statement: no BEGIN and COMMIT round trips around it, which
-# would hold the product locks one round trip longer.
-PLACE_ORDER = "SELECT place_order($1, $2, $3, $4)::text"
-PLACE_ORDER_AS_BUYER = "SELECT place_order_as_buyer($1, $2, $3, $4)::text"
+# One statement, in both RLS modes: place_order_as_buyer() (migration 0006) sets the buyer's
+# context inside that statement (harmless for the owner, with RLS off), so no BEGIN and
+# COMMIT round trips surround it, which would hold the product locks one round trip longer.
+PLACE_ORDER = "SELECT place_order_as_buyer($1, $2, $3, $4)::text"
 
 
 async def checkout(
@@ -64,7 +63,7 @@ async def checkout(
     for attempt in range(ATTEMPTS):
         try:
             result = await db.pool.fetchval(
-                PLACE_ORDER_AS_BUYER if db.rls else PLACE_ORDER,
+                PLACE_ORDER,
                 user_id,
                 key,
                 request_fingerprint,

@@ -61,21 +61,21 @@ class Database:
     rls: bool
 
     @asynccontextmanager
-    async def scoped(self, context: Context, *, first: str = "") -> AsyncIterator[Executor]:
+    async def scoped(self, context: Context) -> AsyncIterator[Executor]:
         """Statements run as `context`. RLS off: the pool itself, each statement its own
         transaction, as without this. RLS on: one connection, one transaction, begun and
         given its context in a single round trip (simple protocol), committed on the way
         out, rolled back on an exception. No `conn.transaction()` inside (see
-        `transaction`). `first`: parameterless SQL to run in that same round trip, RLS on
-        only (the cart a statement cannot see itself create). Nothing to say (anonymous):
-        the pool as well, since saying nothing already denies."""
+        `transaction`). Nothing to say (anonymous): the pool as well, since saying nothing
+        already denies. Hot routes avoid both round trips by calling a function that sets
+        the context inside their one statement (the cart, checkout: docs/rls.md)."""
         said = context.statements()
         if not self.rls or not said:
             yield self.pool
             return
         async with self.pool.acquire() as conn:
             try:
-                await conn.execute("; ".join(["BEGIN", *said, *filter(None, [first])]))
+                await conn.execute("; ".join(["BEGIN", *said]))
                 yield conn
             except BaseException:
                 # A broken connection cannot roll back; the pool discards it.
