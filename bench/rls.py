@@ -1,11 +1,12 @@
 """Row-level security benchmark: catalog, cart and checkout with COMPTOIR_RLS=off and =on.
 
-    .venv/bin/python bench/rls.py [--duration 10] [--repeat 3] [--connections 32]
+    .venv/bin/python bench/rls.py [--duration 10] [--repeat 6] [--connections 32]
 
-One database (100k products, 10k customers, as bench/checkout.py loads them). For each
-repetition, `comptoir serve` runs once with RLS off and once with RLS on (the order swaps
-every repetition, so that drift in the machine's load hits both alike), and wrk measures on
-each server, in turn:
+One database (100k products, 10k customers, as bench/checkout.py loads them) and two
+`comptoir serve` on it, one with RLS off and one with RLS on, both up for the whole run (the
+idle one costs nothing). Each repetition measures each scenario on both servers back to back,
+the order swapped every repetition, so that the two runs of a pair see the same machine
+(another engineer's load comes and goes within minutes):
 
 - catalog: GET /v1/products?limit=20, anonymous (no protected table, no transaction added);
 - cart: GET /v1/cart, customers in turn, three lines in each cart;
@@ -13,8 +14,9 @@ each server, in turn:
   virtual customers: three PUTs and one POST).
 
 Prints requests/s per scenario and mode (median of the repetitions), the on/off ratio against
-the target (RLS costs at most 10% of throughput), the load average around each run, and
-checks the invariants of checkout after each checkout run (no oversell, totals = lines).
+the target (RLS costs at most 10% of throughput) from those medians and, steadier, the median
+of the pairs' ratios, the load average around each run, and checks the invariants of
+checkout after each checkout run (no oversell, totals = lines).
 Load generator pinned to core 1 (taskset); server and PostgreSQL share both cores.
 """
 
@@ -26,6 +28,7 @@ import statistics
 import sys
 import tempfile
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,7 +60,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--customers", type=int, default=10_000)
     parser.add_argument("--duration", type=int, default=10, help="seconds per measured run")
     parser.add_argument("--warmup", type=int, default=2)
-    parser.add_argument("--repeat", type=int, default=3, help="runs per scenario and mode")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=6,
+        help="runs per scenario and mode (even: each mode first as often)",
+    )
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument(
@@ -169,6 +177,9 @@ def measure(
         asyncio.run(fill_carts(url))
         target, script, extra = "", "cart.lua", (str(customers),)
     else:
+        # Every checkout run from the same state (full stock; no carts, orders or keys),
+        # whichever ran before it: left after the cart run, three lines more per order.
+        asyncio.run(reset(url))
         target, script, extra = "", "checkout.lua", (str(customers),)
     wrk(args, base + target, args.warmup, script, *extra)
     before = os.getloadavg()[0]
@@ -199,7 +210,6 @@ def measure(
         held = asyncio.run(invariants(url))
         if held["negative_stock"] or held["oversold"] or held["bad_totals"]:
             raise RuntimeError(f"checkout invariants broken with rls={rls}: {held}")
-        asyncio.run(reset(url))
     return result
 
 
@@ -234,14 +244,27 @@ def report(args: argparse.Namespace, results: list[Measure]) -> None:
                 f"{each}; {loads}"
             )
         by_rps, by_cpu = rps["on"] / rps["off"], cpu["off"] / cpu["on"]
+        pairs = _pairs(results, scenario)
+        paired_rps = statistics.median(on.rps / off.rps for off, on in pairs)
+        paired_cpu = statistics.median(off.cpu_us / on.cpu_us for off, on in pairs)
         verdicts.append(
             f"{scenario}: RLS on at {by_rps:.0%} of RLS off by req/s, {by_cpu:.0%} by CPU per "
             f"request (server + PostgreSQL: {cpu['off']:,.0f} -> {cpu['on']:,.0f} us); "
             f"target >= {TARGET:.0%}: {'met' if min(by_rps, by_cpu) >= TARGET else 'NOT met'}"
             f"{'' if by_rps >= TARGET else ' by req/s'}"
             f"{'' if by_cpu >= TARGET else ' by CPU'}"
+            f"\n  pairs (on/off, by req/s; by CPU): "
+            + ", ".join(f"{n.rps / f.rps:.0%}; {f.cpu_us / n.cpu_us:.0%}" for f, n in pairs)
+            + f"; median {paired_rps:.0%}; {paired_cpu:.0%}"
         )
     print("\n".join(verdicts))
+
+
+def _pairs(results: list[Measure], scenario: str) -> list[tuple[Measure, Measure]]:
+    """The (off, on) runs of each repetition, measured back to back."""
+    off = [r for r in results if r.scenario == scenario and r.rls == "off"]
+    on = [r for r in results if r.scenario == scenario and r.rls == "on"]
+    return list(zip(off, on, strict=True))
 
 
 def main() -> None:
@@ -260,15 +283,18 @@ def main() -> None:
         customers = scratch / "customers.txt"
         customers.write_text("\n".join(customer_lines(secret, users, products, None)) + "\n")
         results: list[Measure] = []
-        for repetition in range(args.repeat):
-            modes = ("off", "on") if repetition % 2 == 0 else ("on", "off")
-            for rls in modes:
+        with ExitStack() as servers:
+            server = {}
+            for rls in ("off", "on"):
                 os.environ["COMPTOIR_RLS"] = rls  # comptoir serve reads its settings from it
-                run_dir = scratch / f"{repetition}-{rls}"
+                run_dir = scratch / f"server-{rls}"
                 run_dir.mkdir()
-                with comptoir_server(url, args.workers, run_dir) as server:
-                    for scenario in SCENARIOS:
-                        results.append(measure(args, scenario, rls, server, customers, url))
+                server[rls] = servers.enter_context(comptoir_server(url, args.workers, run_dir))
+            for repetition in range(args.repeat):
+                modes = ("off", "on") if repetition % 2 == 0 else ("on", "off")
+                for scenario in SCENARIOS:
+                    for rls in modes:
+                        results.append(measure(args, scenario, rls, server[rls], customers, url))
         report(args, results)
     sys.exit(0)
 
