@@ -12,6 +12,8 @@ import asyncpg
 import pytest
 
 from comptoir.db.context import of_user
+from comptoir.db.server import app_database_url
+from comptoir.settings import Settings
 from tests.factories import make_user
 from tests.rls.conftest import Shop, act_as, listed
 
@@ -118,9 +120,6 @@ async def test_no_customer_gets_an_empty_cart_and_writes_nothing(
 async def test_the_context_a_function_sets_ends_with_its_statement(database_url: str) -> None:
     """On the app's own login, autocommit, as the app calls them: one statement, one
     transaction; the next statement is nobody again."""
-    from comptoir.db.server import app_database_url
-    from comptoir.settings import Settings
-
     url = app_database_url(Settings(DATABASE_URL=database_url, rls="on"), database_url)
     app = await asyncpg.connect(url)
     try:
