@@ -266,24 +266,25 @@ async def _load_events(conn: asyncpg.Connection, covered: set[tuple[int, int]]) 
     """Events into their months (see staging.NEW_MONTHS); returns rows written and rows
     found in the database for the imported events."""
     firsts = [datetime(year, month, 1, tzinfo=UTC) for year, month in sorted(covered)]
-    months = await conn.fetch(staging.NEW_MONTHS, firsts)
+    months = [month_bounds(m) for m in await conn.fetch(staging.NEW_MONTHS, firsts)]
     await conn.execute(staging.ROUTER)
     for month in months:
-        await conn.execute(staging.BARE_MONTH.format(**_bounds(month)))
+        await conn.execute(staging.BARE_MONTH.format(**month))
     routed = staging.inserted(await conn.execute(staging.ROUTE_EVENTS))
     await conn.execute(staging.ROLLUP_ROUTED)
     for month in months:
-        await conn.execute(staging.ATTACH_MONTH.format(**_bounds(month)))
+        await conn.execute(staging.ATTACH_MONTH.format(**month))
     others = await conn.fetchval("SELECT count(*) FROM import_events_rest")
     written = routed - others + staging.inserted(await conn.execute(staging.INSERT_OTHER_EVENTS))
     found = await staging.count(conn, staging.FOUND_OTHER_EVENTS)
     for month in months:
-        found += await staging.count(conn, "SELECT count(*) FROM {name}".format(**_bounds(month)))
+        found += await staging.count(conn, "SELECT count(*) FROM {name}".format(**month))
     await conn.execute("DROP TABLE import_events_router")
     return written, found
 
 
-def _bounds(month: asyncpg.Record) -> dict[str, str]:
+def month_bounds(month: asyncpg.Record) -> dict[str, str]:
+    """A row of staging.NEW_MONTHS as the names and literals its DDL is formatted with."""
     # Identifiers and literals PostgreSQL produced itself, quoted for DDL that takes no
     # parameters.
     return {
