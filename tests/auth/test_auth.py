@@ -217,6 +217,30 @@ async def test_login_is_rate_limited_per_address(
     assert elsewhere.status_code == 401
 
 
+async def test_register_is_rate_limited_apart_from_login(
+    database_url: str, tmp_path: Path, db: asyncpg.Connection
+) -> None:
+    app = create_app(limited_settings(database_url, tmp_path, auth_rate_limit="2/minute"))
+    emails = [f"burst-{secrets.token_hex(4)}@example.com" for _ in range(3)]
+    async with app.router.lifespan_context(app):
+        async with client_of(app, ("203.0.113.8", 5000)) as client:
+            registered = [
+                (
+                    await client.post(
+                        "/v1/auth/register", json={"email": email, "password": PASSWORD}
+                    )
+                ).status_code
+                for email in emails
+            ]
+            login = await client.post(
+                "/v1/auth/login", json={"email": emails[0], "password": PASSWORD}
+            )
+    assert registered == [201, 201, 429]
+    assert login.status_code == 200  # registering spent none of the logins
+    stored = await db.fetchval("SELECT count(*) FROM users WHERE email = ANY($1::text[])", emails)
+    assert stored == 2
+
+
 def redis_url() -> str | None:
     url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379")
     host, port = url.split("//", 1)[1].split("/")[0].rsplit(":", 1)

@@ -14,7 +14,9 @@ from comptoir.ratelimit import limited
 
 router = APIRouter(tags=["auth"])
 
-auth_limit = limited("auth", lambda settings: settings.auth_rate_limit)
+# Each route counts on its own: a customer who just registered can still log in.
+register_limit = limited("register", lambda settings: settings.auth_rate_limit)
+login_limit = limited("login", lambda settings: settings.auth_rate_limit)
 
 WRONG_CREDENTIALS = "Wrong email or password."
 
@@ -22,7 +24,7 @@ WRONG_CREDENTIALS = "Wrong email or password."
 @router.post(
     "/v1/auth/register",
     status_code=201,
-    dependencies=[Depends(auth_limit)],
+    dependencies=[Depends(register_limit)],
     responses={409: {"description": "Email taken"}, 429: {"description": "Rate limited"}},
 )
 async def register(body: Register, pool: Pool) -> User:
@@ -36,7 +38,7 @@ async def register(body: Register, pool: Pool) -> User:
 
 @router.post(
     "/v1/auth/login",
-    dependencies=[Depends(auth_limit)],
+    dependencies=[Depends(login_limit)],
     responses={
         401: {"description": "Wrong email or password"},
         429: {"description": "Rate limited"},
