@@ -42,6 +42,19 @@ def test_unreachable_server_is_one_line_and_exit_1() -> None:
     assert "Traceback" not in result.output
 
 
+def test_help_works_with_a_bad_setting_and_commands_name_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("COMPTOIR_PORT", "not-a-port")
+    helped = CliRunner().invoke(app, ["serve", "--help"])
+    assert helped.exit_code == 0, helped.output
+    assert "--port" in helped.output
+    refused = CliRunner().invoke(app, ["db", "current"])
+    assert refused.exit_code == 2
+    assert refused.output.startswith("error: bad setting")
+    assert "COMPTOIR_PORT" in refused.output
+
+
 def test_create_admin_then_promote(scratch: str) -> None:
     run(scratch, "db", "upgrade")
     created = CliRunner().invoke(

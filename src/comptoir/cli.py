@@ -7,6 +7,7 @@ import signal
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -40,8 +41,14 @@ T = TypeVar("T")
 
 @dataclass
 class Context:
-    settings: Settings
+    overrides: dict[str, Any]
     debug: bool
+
+    @cached_property
+    def settings(self) -> Settings:
+        # Read when a command needs them, not in the root callback: `COMMAND --help` must
+        # work even when a setting in the environment is wrong.
+        return _guard(lambda: load_settings(**self.overrides), self.debug)
 
     def url(self) -> str:
         return database_url(self.settings)
@@ -63,7 +70,7 @@ def root(
     overrides: dict[str, Any] = {}
     if database_url_option:
         overrides["DATABASE_URL"] = database_url_option
-    ctx.obj = Context(settings=_guard(lambda: load_settings(**overrides), debug), debug=debug)
+    ctx.obj = Context(overrides=overrides, debug=debug)
 
 
 def _guard(step: Callable[[], T], debug: bool) -> T:
