@@ -111,6 +111,7 @@ def test_demo_fills_an_empty_database_once(scratch: str) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "demo@comptoir.test" in result.output
+    assert "300 products" in result.output
     counts = asyncio.run(_demo_counts(scratch))
     assert counts["products"] == 300 and counts["customers"] == 12
     assert counts["statuses"] == ["cancelled", "paid", "pending", "shipped"]

@@ -5,7 +5,8 @@ import json
 import os
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 import uvicorn
 from rich.console import Console
-from rich.progress import Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
 from comptoir.db import maintain, migrate, schema, stats
 from comptoir.db.server import database_url
@@ -93,6 +94,18 @@ def _guard(step: Callable[[], T], debug: bool) -> T:
             raise
         err.print(f"[red]error:[/red] {type(exc).__name__}: {exc}", highlight=False)
         raise typer.Exit(1) from None
+
+
+@contextmanager
+def _steps(title: str) -> Iterator[Callable[[str], None]]:
+    """A spinner on standard error naming the step under way, with the time spent; it
+    disappears at the end, and shows nothing when standard error is not a terminal."""
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+        console=err, transient=True, disable=not err.is_terminal,
+    ) as bar:  # fmt: skip
+        task = bar.add_task(title)
+        yield lambda step: bar.update(task, description=f"{title}: {step}")
 
 
 @app.command()
@@ -227,17 +240,19 @@ def db_maintain(
     c: Context = ctx.obj
     url = _guard(c.url, c.debug)
     retention = c.settings.events_retention_months
-    done = _guard(
-        lambda: asyncio.run(
-            maintain.run(
-                url,
-                retention_months=retention,
-                export_dir=export_dir or c.settings.events_export_dir,
-                dry_run=dry_run,
-            )
-        ),
-        c.debug,
-    )
+    with _steps("maintaining") as step:
+        done = _guard(
+            lambda: asyncio.run(
+                maintain.run(
+                    url,
+                    retention_months=retention,
+                    export_dir=export_dir or c.settings.events_export_dir,
+                    dry_run=dry_run,
+                    step=step,
+                )
+            ),
+            c.debug,
+        )
     out.print("\n".join(done) if done else "nothing to do", highlight=False)
 
 
@@ -279,9 +294,11 @@ def demo(
     c: Context = ctx.obj
     url = _guard(c.url, c.debug)
     _guard(lambda: migrate.upgrade(url), c.debug)
-    message = _guard(
-        lambda: asyncio.run(seed.fill(url, products=products, customers=customers)), c.debug
-    )
+    with _steps("demo shop") as step:
+        message = _guard(
+            lambda: asyncio.run(seed.fill(url, products=products, customers=customers, step=step)),
+            c.debug,
+        )
     out.print(message)
 
 
@@ -308,7 +325,7 @@ def import_json(
     _guard(lambda: migrate.upgrade(url), c.debug)
     with Progress(
         TextColumn("{task.description}"), TextColumn("{task.completed:,.0f} records"),
-        TimeElapsedColumn(), console=err, transient=True,
+        TimeElapsedColumn(), console=err, transient=True, disable=not err.is_terminal,
     ) as bar:  # fmt: skip
         tasks: dict[str, TaskID] = {}
 

@@ -10,6 +10,7 @@ give up (and say so) rather than queue behind a long transaction, and stall the 
 statements queued behind it. An advisory lock keeps two runs from overlapping.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,8 +60,10 @@ async def maintain(
     retention_months: int | None = None,
     export_dir: Path | None = None,
     dry_run: bool = False,
+    step: Callable[[str], None] = lambda _: None,
 ) -> list[str]:
-    """Run every step on an autocommit connection; what was done, one line per action."""
+    """Run every step on an autocommit connection; what was done, one line per action.
+    `step` hears which step is running, for a progress display."""
     if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", ADVISORY_LOCK):
         return ["another `comptoir db maintain` is running on this database: nothing done"]
     try:
@@ -68,14 +71,19 @@ async def maintain(
             f"SET statement_timeout = 0; SET lock_timeout = '{LOCK_TIMEOUT}';"
             " SET application_name = 'comptoir db maintain'"
         )
+        step("indexes left invalid by a failed rebuild")
         done = await _drop_failed_rebuilds(conn, dry_run)
+        step("expired idempotency keys and revocations")
         for table in EXPIRING:
             done += await _purge_expired(conn, table, dry_run)
         if dry_run:
             done.append("partitions: not looked at in a dry run")
         else:
+            step("analytics partitions")
             done += await _partitions(conn, retention_months, export_dir)
+        step("VACUUM (ANALYZE) where dead tuples call for it")
         done += await _vacuum(conn, thresholds, dry_run)
+        step("REINDEX CONCURRENTLY of bloated indexes")
         done += await _reindex(conn, thresholds, dry_run)
         return done
     finally:
@@ -163,6 +171,7 @@ async def run(
     export_dir: Path | None = None,
     dry_run: bool = False,
     thresholds: Thresholds = Thresholds(),
+    step: Callable[[str], None] = lambda _: None,
 ) -> list[str]:
     conn = await asyncpg.connect(url)
     try:
@@ -172,6 +181,7 @@ async def run(
             retention_months=retention_months,
             export_dir=export_dir,
             dry_run=dry_run,
+            step=step,
         )
     finally:
         await conn.close()

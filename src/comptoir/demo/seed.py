@@ -7,6 +7,7 @@ one transaction; the stock invariants hold as if every order had gone through ch
 
 import json
 import random
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from uuid import UUID
@@ -46,7 +47,15 @@ class NotEmpty(Exception):
     pass
 
 
-async def fill(url: str, *, products: int = 1000, customers: int = 50, seed: int = 7) -> str:
+async def fill(
+    url: str,
+    *,
+    products: int = 1000,
+    customers: int = 50,
+    seed: int = 7,
+    step: Callable[[str], None] = lambda _: None,
+) -> str:
+    """`step` hears which part is being written, for a progress display."""
     rng = random.Random(seed)  # noqa: S311 - demo data, not secrets
     conn = await asyncpg.connect(url)
     try:
@@ -55,16 +64,21 @@ async def fill(url: str, *, products: int = 1000, customers: int = 50, seed: int
         ):
             raise NotEmpty("the database already has users or products; demo fills empty ones")
         async with conn.transaction():
+            step(f"{products:,} products")
             catalog = await _products(conn, rng, products)
+            step(f"{customers:,} customers")
             people = await _customers(conn, rng, customers)
+            step("orders")
             orders = await _orders(conn, rng, people, catalog)
+            step("carts, leads and analytics events")
             await _carts(conn, rng, people, catalog)
             await _leads(conn, rng)
             events = await _events(conn, rng, people, catalog)
     finally:
         await conn.close()
     return (
-        f"demo shop ready: {len(catalog)} products, {len(people)} customers, {orders} orders, "
+        f"demo shop ready: {products} products ({len(catalog)} on sale), {len(people)} customers, "
+        f"{orders} orders, "
         f"{events} events. Log in as {DEMO_CUSTOMER[0]} / {DEMO_CUSTOMER[1]} "
         f"or, as admin, {DEMO_ADMIN[0]} / {DEMO_ADMIN[1]}"
     )
@@ -78,7 +92,7 @@ async def _products(
         (
             name,
             Decimal(rng.choice([4, 9, 12, 19, 24, 29, 39, 49, 79, 129, 249])) + Decimal("0.90"),
-            rng.randint(0, 120),
+            rng.randint(0, 120) + 20,  # enough on every product for the orders to take
             rng.random() > 0.05,
             now - timedelta(minutes=rng.randint(0, 200_000)),
         )
@@ -87,8 +101,6 @@ async def _products(
     await conn.copy_records_to_table(
         "products", records=rows, columns=["name", "price", "stock", "active", "created_at"]
     )
-    # Keep enough stock on every active product for the orders to take from.
-    await conn.execute("UPDATE products SET stock = stock + 20")
     return [
         (r["id"], r["price"])
         for r in await conn.fetch("SELECT id, price FROM products WHERE active ORDER BY id")
