@@ -55,6 +55,14 @@ def test_help_works_with_a_bad_setting_and_commands_name_it(
     assert "COMPTOIR_PORT" in refused.output
 
 
+@pytest.mark.parametrize("option", [["--port", "70000"], ["--port", "0"], ["--workers", "0"]])
+def test_serve_refuses_out_of_range_options_before_starting(option: list[str]) -> None:
+    result = CliRunner().invoke(app, ["serve", *option])
+    assert result.exit_code == 2
+    text = " ".join(result.output.replace("│", " ").split())  # however the box wraps it
+    assert f"Invalid value for '{option[0]}'" in text
+
+
 def test_create_admin_then_promote(scratch: str) -> None:
     run(scratch, "db", "upgrade")
     created = CliRunner().invoke(

@@ -112,8 +112,8 @@ def _steps(title: str) -> Iterator[Callable[[str], None]]:
 def serve(
     ctx: typer.Context,
     host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
-    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
-    workers: Annotated[int | None, typer.Option(help="Worker processes.")] = None,
+    port: Annotated[int | None, typer.Option(min=1, max=65535, help="Port to listen on.")] = None,
+    workers: Annotated[int | None, typer.Option(min=1, max=64, help="Worker processes.")] = None,
     no_migrate: Annotated[
         bool, typer.Option("--no-migrate", help="Do not apply pending migrations.")
     ] = False,
