@@ -77,9 +77,9 @@ async def fill(
     finally:
         await conn.close()
     return (
-        f"demo shop ready: {products} products ({len(catalog)} on sale), {len(people)} customers, "
-        f"{orders} orders, "
-        f"{events} events. Log in as {DEMO_CUSTOMER[0]} / {DEMO_CUSTOMER[1]} "
+        f"demo shop ready: {products} products ({len(catalog)} on sale), "
+        f"{len(people)} customers, {orders} orders, {events} events. "
+        f"Log in as {DEMO_CUSTOMER[0]} / {DEMO_CUSTOMER[1]} "
         f"or, as admin, {DEMO_ADMIN[0]} / {DEMO_ADMIN[1]}"
     )
 
