@@ -32,7 +32,7 @@ import psutil
 from catalog import bench_database, say, server_url
 from comptoir.db import embedded, migrate
 from comptoir.importer import fabricate, fields, staging
-from comptoir.importer.run import month_bounds
+from comptoir.importer.run import attach_months, open_router
 
 TARGET_RATE = 100_000
 TARGET_RSS_MB = 300
@@ -150,27 +150,29 @@ async def timed_floor(url: str, rows: Path) -> dict[str, float]:
         })  # fmt: skip
     conn = await asyncpg.connect(url, server_settings={"timezone": "UTC"})
     steps: dict[str, float] = {}
+    lap = time.perf_counter()
+
+    def done(step: str) -> None:
+        nonlocal lap
+        now = time.perf_counter()
+        steps[step], lap = now - lap, now
+
     try:
-        started = time.perf_counter()
         async with conn.transaction():
             await conn.execute("SET LOCAL work_mem = '256MB'")
-            months = [month_bounds(m) for m in await conn.fetch(staging.NEW_MONTHS, firsts)]
-            await conn.execute(staging.ROUTER)
-            for month in months:
-                await conn.execute(staging.BARE_MONTH.format(**month))
-            steps["tables"] = time.perf_counter() - started
+            months = await open_router(conn, firsts)
+            done("tables")
             await conn.copy_to_table(
                 "import_events_router", source=rows, format="csv",
                 columns=("id", "event_type", "payload", "created_at", "legacy_id"),
             )  # fmt: skip
-            steps["copy"] = time.perf_counter() - started - sum(steps.values())
+            done("copy")
             await conn.execute(staging.ROLLUP_ROUTED)
-            steps["rollup"] = time.perf_counter() - started - sum(steps.values())
-            for month in months:
-                await conn.execute(staging.ATTACH_MONTH.format(**month))
+            done("rollup")
+            await attach_months(conn, months)
             await conn.execute("DROP TABLE import_events_router")
-            steps["attach"] = time.perf_counter() - started - sum(steps.values())
-        steps["commit"] = time.perf_counter() - started - sum(steps.values())
+            done("attach")
+        done("commit")
     finally:
         await conn.close()
     return steps

@@ -266,14 +266,10 @@ async def _load_events(conn: asyncpg.Connection, covered: set[tuple[int, int]]) 
     """Events into their months (see staging.NEW_MONTHS); returns rows written and rows
     found in the database for the imported events."""
     firsts = [datetime(year, month, 1, tzinfo=UTC) for year, month in sorted(covered)]
-    months = [month_bounds(m) for m in await conn.fetch(staging.NEW_MONTHS, firsts)]
-    await conn.execute(staging.ROUTER)
-    for month in months:
-        await conn.execute(staging.BARE_MONTH.format(**month))
+    months = await open_router(conn, firsts)
     routed = staging.inserted(await conn.execute(staging.ROUTE_EVENTS))
     await conn.execute(staging.ROLLUP_ROUTED)
-    for month in months:
-        await conn.execute(staging.ATTACH_MONTH.format(**month))
+    await attach_months(conn, months)
     others = await conn.fetchval("SELECT count(*) FROM import_events_rest")
     written = routed - others + staging.inserted(await conn.execute(staging.INSERT_OTHER_EVENTS))
     found = await staging.count(conn, staging.FOUND_OTHER_EVENTS)
@@ -281,6 +277,23 @@ async def _load_events(conn: asyncpg.Connection, covered: set[tuple[int, int]]) 
         found += await staging.count(conn, "SELECT count(*) FROM {name}".format(**month))
     await conn.execute("DROP TABLE import_events_router")
     return written, found
+
+
+async def open_router(conn: asyncpg.Connection, firsts: list[datetime]) -> list[dict[str, str]]:
+    """The scratch router with a bare table for each month of `firsts` that takes the bulk
+    path (staging.NEW_MONTHS); those months, as `month_bounds` gives them."""
+    months = [month_bounds(m) for m in await conn.fetch(staging.NEW_MONTHS, firsts)]
+    await conn.execute(staging.ROUTER)
+    for month in months:
+        await conn.execute(staging.BARE_MONTH.format(**month))
+    return months
+
+
+async def attach_months(conn: asyncpg.Connection, months: list[dict[str, str]]) -> None:
+    """The bare month tables, filled, become partitions of analytics_events (building their
+    indexes)."""
+    for month in months:
+        await conn.execute(staging.ATTACH_MONTH.format(**month))
 
 
 def month_bounds(month: asyncpg.Record) -> dict[str, str]:
