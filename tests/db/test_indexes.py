@@ -40,7 +40,8 @@ SELECT c.id, p.id, 1
 FROM carts AS c
 CROSS JOIN generate_series(0, 3) AS k
 JOIN (SELECT id, row_number() OVER (ORDER BY id) AS n FROM products) AS p
-  ON p.n = 1 + (abs(hashtext(c.id::text)) + k * 997) % 20000;
+  -- bigint: a hash near 2^31 plus k * 997 would overflow int4 (about one run in a hundred).
+  ON p.n = 1 + (abs(hashtext(c.id::text)::bigint) + k * 997) % 20000;
 
 INSERT INTO orders (user_id, status, total_amount, created_at)
 SELECT u.id,
