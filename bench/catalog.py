@@ -512,6 +512,9 @@ def comptoir_server(
         "DATABASE_URL": url,
         "COMPTOIR_RATE_LIMITS": "off",
         "COMPTOIR_DATA_DIR": str(data_dir),
+        # Load, not the unpaid-order policy: customers check out again and again.
+        "COMPTOIR_MAX_PENDING_ORDERS": "1000",
+        "COMPTOIR_PENDING_ORDER_TTL_MINUTES": "0",
     }
     command = [str(Path(sys.executable).parent / "comptoir"), "serve", "--no-migrate"]
     command += ["--port", str(port), "--workers", str(workers)]

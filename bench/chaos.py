@@ -126,6 +126,9 @@ class Shop:
             "DATABASE_URL": url,
             "COMPTOIR_JWT_SECRET": secret,
             "COMPTOIR_RATE_LIMITS": "off",
+            # Load, not the unpaid-order policy: customers check out again and again.
+            "COMPTOIR_MAX_PENDING_ORDERS": "1000",
+            "COMPTOIR_PENDING_ORDER_TTL_MINUTES": "0",
             "COMPTOIR_DATA_DIR": str(scratch / "data"),
             "COMPTOIR_LOG_FORMAT": "json",
         }

@@ -225,7 +225,7 @@ def pgbench_script(args: argparse.Namespace, hot: bool) -> str:
                 cart_line("pb"),
                 cart_line("pc"),
                 TOKEN_CHECK,
-                "SELECT place_order_as_buyer(:uid, ('k' || :k::text), 'f', 'EUR')::text;",
+                "SELECT place_order_as_buyer(:uid, ('k' || :k::text), 'f', 'EUR', 1000000)::text;",
             ]
         )
         + "\n"

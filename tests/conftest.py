@@ -89,9 +89,17 @@ async def conn(database_url: str) -> AsyncIterator[asyncpg.Connection]:
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
-    # Rate limits off: the whole suite calls from one address. Their own tests turn them on.
+    # Rate limits off: the whole suite calls from one address. The unpaid-order policy off
+    # too: the suite's customers place order after order, and nothing expires under a test.
+    # Their own tests turn them on.
     return Settings(
-        DATABASE_URL=database_url, data_dir=tmp_path, pool_min=1, pool_max=10, rate_limits="off"
+        DATABASE_URL=database_url,
+        data_dir=tmp_path,
+        pool_min=1,
+        pool_max=10,
+        rate_limits="off",
+        max_pending_orders=1000,
+        pending_order_ttl_minutes=0,
     )
 
 

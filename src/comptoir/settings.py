@@ -41,6 +41,11 @@ class Settings(BaseSettings):
     auth_rate_limit: str = "10/minute"
     redis_url: Annotated[str | None, Field(validation_alias="REDIS_URL")] = None
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "EUR"
+    # Unpaid orders hold stock (docs/api.md, "Unpaid orders"): a pending order older than
+    # this is cancelled and restocked (0: never), and a customer may leave at most this many
+    # pending at once. An hour is how long shops usually hold stock for a payment.
+    pending_order_ttl_minutes: Annotated[int, Field(ge=0, le=60 * 24 * 30)] = 60
+    max_pending_orders: Annotated[int, Field(ge=1, le=1000)] = 3
     # Leads and events (docs/events.md): per client address; retention in months of
     # analytics_events partitions kept besides the current one (None: keep all), and where
     # `comptoir db maintain` writes a partition before dropping it (None: no export).

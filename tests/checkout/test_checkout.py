@@ -135,8 +135,14 @@ async def test_keys_belong_to_their_user(
 @pytest.fixture
 async def race_app(database_url: str, tmp_path: Path) -> AsyncIterator[FastAPI]:
     """An app with a pool large enough for every racer to hold a real connection."""
+    # Racers check out again and again: the cap on unpaid orders is tested on its own.
     settings = Settings(
-        DATABASE_URL=database_url, data_dir=tmp_path, pool_min=1, pool_max=60, rate_limits="off"
+        DATABASE_URL=database_url,
+        data_dir=tmp_path,
+        pool_min=1,
+        pool_max=60,
+        rate_limits="off",
+        max_pending_orders=1000,
     )
     application = create_app(settings)
     async with application.router.lifespan_context(application):

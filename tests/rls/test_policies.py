@@ -135,7 +135,7 @@ async def test_checkout_runs_under_the_policies(conn: asyncpg.Connection, shop: 
     """place_order() writes an order, its lines and its key as the customer: every write
     passes the policies' checks, and the order is the customer's."""
     await act_as(conn, of_user(shop.alice, "customer"))
-    placed = await conn.fetchval("SELECT place_order($1, 'rls-key', 'f', 'EUR')", shop.alice)
+    placed = await conn.fetchval("SELECT place_order($1, 'rls-key', 'f', 'EUR', NULL)", shop.alice)
     assert '"order"' in placed
     assert len(await listed(conn, shop.listing["orders"])) == 2
 
@@ -146,7 +146,9 @@ async def test_checkout_in_one_statement_says_whom_it_serves(
     """The app's checkout with RLS on: place_order_as_buyer() sets the buyer's context
     itself, so that no BEGIN or COMMIT round trip surrounds the locks it takes."""
     await act_as(conn, None)
-    placed = await conn.fetchval("SELECT place_order_as_buyer($1, 'rls-key', 'f', 'EUR')", shop.bob)
+    placed = await conn.fetchval(
+        "SELECT place_order_as_buyer($1, 'rls-key', 'f', 'EUR', NULL)", shop.bob
+    )
     assert '"order"' in placed
     # What the statement said holds to the end of its transaction (here the test's).
     orders = await listed(conn, shop.listing["orders"])

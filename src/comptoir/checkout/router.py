@@ -16,8 +16,14 @@ router = APIRouter(tags=["checkout"])
 RESPONSES: Responses = {
     400: {"description": "No Idempotency-Key header"},
     401: {"description": "No token"},
-    409: {"description": "Short of stock: the problem lists each short item"},
-    422: {"description": "Empty cart, or the key was used for another request"},
+    409: {
+        "description": "Short of stock (the problem lists each short item), or the customer"
+        " already has COMPTOIR_MAX_PENDING_ORDERS unpaid orders"
+    },
+    422: {
+        "description": "Empty cart, the key was used for another request, or the total is"
+        " more than an order holds"
+    },
 }
 
 IdempotencyKey = Annotated[
@@ -50,6 +56,7 @@ async def checkout(
         key=idempotency_key.strip(),
         request_fingerprint=idempotency.fingerprint("POST", "/v1/checkout", body or {}),
         currency=shop_currency(request),
+        max_pending=request.app.state.settings.max_pending_orders,
         on_retry=request.app.state.metrics.checkout_retried,
     )
     headers = {"Idempotency-Replay": "true"} if placed.replayed else {}

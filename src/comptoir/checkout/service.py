@@ -1,10 +1,11 @@
 """Checkout: the cart becomes an order in one transaction, never overselling.
 
-The transaction is one statement, `place_order()` in PostgreSQL (migration 0003), so that the
+The transaction is one statement, `place_order()` in PostgreSQL (migration 0008), so that the
 products stay locked for a single round trip: claim the idempotency key, lock the cart, lock
 the products in id order, check every line's stock, write the order and its lines at the
 locked prices, decrement the stock, empty the cart, store the response under the key,
-commit. A refusal (empty cart, short stock) writes nothing and frees the key.
+commit. A refusal (empty cart, short stock, too many unpaid orders, a total too large)
+writes nothing and frees the key.
 """
 
 import asyncio
@@ -38,6 +39,14 @@ class KeyReused(Unprocessable):
     pass
 
 
+class TooManyPending(Conflict):
+    title = "Too Many Unpaid Orders"
+
+
+class TotalTooLarge(Unprocessable):
+    pass
+
+
 @dataclass(frozen=True)
 class Placed:
     status_code: int
@@ -45,10 +54,10 @@ class Placed:
     replayed: bool
 
 
-# One statement, in both RLS modes: place_order_as_buyer() (migration 0006) sets the buyer's
+# One statement, in both RLS modes: place_order_as_buyer() (migration 0008) sets the buyer's
 # context inside that statement (harmless for the owner, with RLS off), so no BEGIN and
 # COMMIT round trips surround it, which would hold the product locks one round trip longer.
-PLACE_ORDER = "SELECT place_order_as_buyer($1, $2, $3, $4)::text"
+PLACE_ORDER = "SELECT place_order_as_buyer($1, $2, $3, $4, $5)::text"
 
 
 async def checkout(
@@ -58,6 +67,7 @@ async def checkout(
     key: str,
     request_fingerprint: str,
     currency: str,
+    max_pending: int,
     on_retry: Callable[[], None] | None = None,
 ) -> Placed:
     for attempt in range(ATTEMPTS):
@@ -68,6 +78,7 @@ async def checkout(
                 key,
                 request_fingerprint,
                 currency,
+                max_pending,
             )
             return _answer(json.loads(result))
         except TRANSIENT:
@@ -88,4 +99,16 @@ def _answer(result: dict[str, Any]) -> Placed:
         raise KeyReused("This Idempotency-Key was used for a different request; use a new key.")
     if result.get("empty"):
         raise EmptyCart("The cart is empty.")
+    if "too_many_pending" in result:
+        limit = result["too_many_pending"]
+        raise TooManyPending(
+            f"You already have {limit} unpaid orders, the most a customer may have at once;"
+            " pay or cancel one of them first.",
+            max_pending_orders=limit,
+        )
+    if "too_large" in result:
+        raise TotalTooLarge(
+            f"The order total ({result['too_large']}) is more than an order can hold"
+            " (9999999999.99); split it into several orders."
+        )
     raise OutOfStock("Some items are short of stock; nothing was ordered.", items=result["short"])
