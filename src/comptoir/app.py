@@ -1,7 +1,9 @@
 """The application factory: one pool per process, opened and closed by the lifespan."""
 
+import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
+from datetime import timedelta
 
 from fastapi import FastAPI
 
@@ -22,6 +24,7 @@ from comptoir.observability.logs import request_logger
 from comptoir.observability.metrics import Metrics
 from comptoir.observability.middleware import Observe
 from comptoir.orders import router as orders
+from comptoir.orders import service as order_service
 from comptoir.payments import router as payments
 from comptoir.ratelimit import RateLimits
 from comptoir.secrets_store import kept_secret
@@ -38,10 +41,15 @@ def create_app(settings: Settings, *, url: str | None = None) -> FastAPI:
             settings, url or database_url(settings), observer=app.state.metrics
         )
         app.state.database = Database(app.state.pool, rls=settings.rls == "on")
+        sweeper = _start_sweeper(app.state.database, settings)
         try:
             async with app.state.metrics.watching(app.state.pool):
                 yield
         finally:
+            if sweeper is not None:
+                sweeper.cancel()
+                with suppress(asyncio.CancelledError):
+                    await sweeper
             await app.state.pool.close()
             await app.state.rate_limits.close()
 
@@ -78,6 +86,15 @@ def create_app(settings: Settings, *, url: str | None = None) -> FastAPI:
     for module in (health, auth, catalog, carts, checkout, orders, payments, users, leads, events):
         app.include_router(module.router)
     return app
+
+
+def _start_sweeper(database: Database, settings: Settings) -> asyncio.Task[None] | None:
+    """Unpaid orders past COMPTOIR_PENDING_ORDER_TTL_MINUTES give their stock back: every
+    worker runs the sweep, and a transaction-level advisory lock lets one at a time work."""
+    if not settings.pending_order_ttl_minutes:
+        return None
+    older_than = timedelta(minutes=settings.pending_order_ttl_minutes)
+    return asyncio.create_task(order_service.sweep_forever(database, older_than=older_than))
 
 
 def create_app_from_environment() -> FastAPI:

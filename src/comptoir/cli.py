@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -235,11 +236,14 @@ def db_maintain(
     ] = None,
 ) -> None:
     """VACUUM (ANALYZE) where dead tuples call for it, REINDEX CONCURRENTLY bloated indexes,
-    analytics partitions ahead and past retention, expired keys and revocations purged.
+    analytics partitions ahead and past retention, expired keys and revocations purged,
+    unpaid orders past COMPTOIR_PENDING_ORDER_TTL_MINUTES cancelled and restocked.
     Safe to run from cron while the shop serves."""
     c: Context = ctx.obj
     url = _guard(c.url, c.debug)
     retention = c.settings.events_retention_months
+    minutes = c.settings.pending_order_ttl_minutes
+    ttl = timedelta(minutes=minutes) if minutes else None
     with _steps("maintaining") as step:
         done = _guard(
             lambda: asyncio.run(
@@ -247,6 +251,7 @@ def db_maintain(
                     url,
                     retention_months=retention,
                     export_dir=export_dir or c.settings.events_export_dir,
+                    pending_order_ttl=ttl,
                     dry_run=dry_run,
                     step=step,
                 )

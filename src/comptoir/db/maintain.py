@@ -10,8 +10,10 @@ give up (and say so) rather than queue behind a long transaction, and stall the 
 statements queued behind it. An advisory lock keeps two runs from overlapping.
 """
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import asyncpg
@@ -59,6 +61,7 @@ async def maintain(
     thresholds: Thresholds = Thresholds(),
     retention_months: int | None = None,
     export_dir: Path | None = None,
+    pending_order_ttl: timedelta | None = None,
     dry_run: bool = False,
     step: Callable[[str], None] = lambda _: None,
 ) -> list[str]:
@@ -76,6 +79,9 @@ async def maintain(
         step("expired idempotency keys and revocations")
         for table in EXPIRING:
             done += await _purge_expired(conn, table, dry_run)
+        if pending_order_ttl:
+            step("unpaid orders past their time")
+            done += await _expire_orders(conn, pending_order_ttl, dry_run)
         if dry_run:
             done.append("partitions: not looked at in a dry run")
         else:
@@ -115,6 +121,26 @@ async def _purge_expired(conn: asyncpg.Connection, table: str, dry_run: bool) ->
         if deleted < PURGE_BATCH:
             break
     return [f"purged {purged} expired rows of {table}"] if purged else []
+
+
+async def _expire_orders(conn: asyncpg.Connection, ttl: timedelta, dry_run: bool) -> list[str]:
+    # Imported here, as the partitions below: the rule is the orders domain's, which
+    # `comptoir serve` applies too.
+    from comptoir.orders import service as orders
+
+    if dry_run:
+        count = await orders.count_expired(conn, older_than=ttl)
+        return [f"would cancel {count} unpaid orders older than {ttl}"] if count else []
+    expired = await orders.expire_pending(lambda: _transaction(conn), older_than=ttl)
+    return (
+        [f"cancelled {expired} unpaid orders older than {ttl}; stock put back"] if expired else []
+    )
+
+
+@asynccontextmanager
+async def _transaction(conn: asyncpg.Connection) -> AsyncIterator[asyncpg.Connection]:
+    async with conn.transaction():
+        yield conn
 
 
 async def _partitions(
@@ -169,6 +195,7 @@ async def run(
     *,
     retention_months: int | None,
     export_dir: Path | None = None,
+    pending_order_ttl: timedelta | None = None,
     dry_run: bool = False,
     thresholds: Thresholds = Thresholds(),
     step: Callable[[str], None] = lambda _: None,
@@ -180,6 +207,7 @@ async def run(
             thresholds=thresholds,
             retention_months=retention_months,
             export_dir=export_dir,
+            pending_order_ttl=pending_order_ttl,
             dry_run=dry_run,
             step=step,
         )

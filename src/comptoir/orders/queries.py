@@ -1,6 +1,6 @@
 """SQL of orders. Documents (order with lines) are built by `order_document()` in SQL."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import UUID
 
 import asyncpg
@@ -88,19 +88,52 @@ async def update_status(db: Executor, *, order_id: UUID, status: str) -> None:
     await db.execute("UPDATE orders SET status = $2::order_status WHERE id = $1", order_id, status)
 
 
-async def restock(db: Executor, *, order_id: UUID) -> None:
-    """Put an order's units back in stock, locking the products in id order as checkout
+async def restock(db: Executor, *, order_ids: list[UUID]) -> None:
+    """Put the orders' units back in stock, locking the products in id order as checkout
     does, so that a cancellation and a checkout never deadlock."""
     await db.execute(
         """
-        WITH locked AS (
+        WITH units AS (
+            SELECT product_id, sum(quantity) AS quantity FROM order_items
+            WHERE order_id = ANY ($1::uuid[]) GROUP BY product_id
+        ), locked AS (
             SELECT p.id FROM products AS p
-            WHERE p.id IN (SELECT product_id FROM order_items WHERE order_id = $1)
+            WHERE p.id IN (SELECT product_id FROM units)
             ORDER BY p.id FOR UPDATE
         )
-        UPDATE products AS p SET stock = p.stock + oi.quantity
-        FROM order_items AS oi, locked
-        WHERE oi.order_id = $1 AND p.id = oi.product_id AND locked.id = p.id
+        UPDATE products AS p SET stock = p.stock + units.quantity
+        FROM units, locked
+        WHERE p.id = units.product_id AND locked.id = p.id
         """,
-        order_id,
+        order_ids,
+    )
+
+
+async def lock_expired_pending(db: Executor, *, older_than: timedelta, limit: int) -> list[UUID]:
+    """Pending orders placed more than `older_than` ago, oldest first, locked; those another
+    transaction holds (a payment arriving, a cancellation) are skipped, left for next time.
+    On orders(status, created_at DESC)."""
+    rows = await db.fetch(
+        "SELECT id FROM orders WHERE status = 'pending' AND created_at < now() - $1::interval"
+        " ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED",
+        older_than,
+        limit,
+    )
+    return [row["id"] for row in rows]
+
+
+async def count_expired_pending(db: Executor, *, older_than: timedelta) -> int:
+    count: int = await db.fetchval(
+        "SELECT count(*) FROM orders"
+        " WHERE status = 'pending' AND created_at < now() - $1::interval",
+        older_than,
+    )
+    return count
+
+
+async def update_statuses(db: Executor, *, order_ids: list[UUID], status: str) -> None:
+    await db.execute(
+        "UPDATE orders SET status = $2::order_status WHERE id = ANY ($1::uuid[])",
+        order_ids,
+        status,
     )
