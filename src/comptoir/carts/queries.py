@@ -1,9 +1,9 @@
 """SQL of the cart: one per user, lines keyed by product.
 
-Each request is one statement calling a function of migration 0007 (`cart_json`,
+Each request is one statement calling a function of `db/functions/` (`cart_json`,
 `cart_set_line`, `cart_delete_lines`), in both RLS modes: the function sets the customer's
 context itself, inside the statement, so that RLS adds no round trip (docs/rls.md). Run them
-on the pool, not inside `Database.scoped()`. The cart's SQL is in the migration.
+on the pool, not inside `Database.scoped()`. The cart's SQL is in those files.
 """
 
 from uuid import UUID

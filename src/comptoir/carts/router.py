@@ -1,7 +1,7 @@
 """The caller's cart.
 
-Every route is one statement on the pool, in both RLS modes: the cart's functions (migration
-0007) say whom they serve inside that statement, so no `db.scoped()` transaction is needed
+Every route is one statement on the pool, in both RLS modes: the cart's functions
+(db/functions/) say whom they serve inside that statement, so no `db.scoped()` transaction is needed
 (docs/rls.md). An admin's cart is theirs like anyone's: the cart has no back-office policy.
 """
 

@@ -1,11 +1,12 @@
 """Checkout: the cart becomes an order in one transaction, never overselling.
 
-The transaction is one statement, `place_order()` in PostgreSQL (migration 0008), so that the
-products stay locked for a single round trip: claim the idempotency key, lock the cart, lock
-the products in id order, check every line's stock, write the order and its lines at the
-locked prices, decrement the stock, empty the cart, store the response under the key,
-commit. A refusal (empty cart, short stock, too many unpaid orders, a total too large)
-writes nothing and frees the key.
+The transaction is one statement, `place_order()` in PostgreSQL
+(db/functions/place_order.sql), so that the products stay locked for a single round trip:
+claim the idempotency key, lock the cart and read its lines once, lock the products in id
+order, check every line's stock, write the order and its lines at the locked prices,
+decrement the stock, empty the cart, store the response under the key, commit. A refusal
+(empty cart, short stock, too many unpaid orders, a total too large) writes nothing and
+frees the key.
 """
 
 import asyncio
@@ -54,7 +55,7 @@ class Placed:
     replayed: bool
 
 
-# One statement, in both RLS modes: place_order_as_buyer() (migration 0008) sets the buyer's
+# One statement, in both RLS modes: place_order_as_buyer() (db/functions/) sets the buyer's
 # context inside that statement (harmless for the owner, with RLS off), so no BEGIN and
 # COMMIT round trips surround it, which would hold the product locks one round trip longer.
 PLACE_ORDER = "SELECT place_order_as_buyer($1, $2, $3, $4, $5)::text"

@@ -6,12 +6,20 @@ from alembic import context
 from sqlalchemy import pool
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.util import await_only
+
+from comptoir.db import repeatable
 
 
 def _run(connection: Connection) -> None:
     context.configure(connection=connection, target_metadata=None, transaction_per_migration=False)
     with context.begin_transaction():
         context.run_migrations()
+        # In the same transaction: the function files at the head, or none below it
+        # (comptoir/db/repeatable.py).
+        driver = connection.connection.driver_connection
+        at_head = set(context.get_context().get_current_heads()) == set(context.script.get_heads())
+        await_only(repeatable.apply_changed(driver) if at_head else repeatable.forget(driver))
 
 
 async def _run_online() -> None:
