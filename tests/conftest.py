@@ -151,6 +151,20 @@ async def client(app: FastAPI, database_url: str) -> AsyncIterator[httpx.AsyncCl
 
 
 @pytest.fixture
+async def committed(database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    """An autocommit connection for tests whose app runs on a pool of its own (races,
+    several processes, a limit of their own): what the test commits is truncated after it."""
+    connection = await asyncpg.connect(database_url)
+    try:
+        yield connection
+    finally:
+        try:
+            await connection.execute(f"TRUNCATE {TABLES} CASCADE")
+        finally:
+            await connection.close()
+
+
+@pytest.fixture
 async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
     """A plain autocommit connection, for tests that go through the API (see `client`)."""
     connection = await asyncpg.connect(database_url)
