@@ -179,3 +179,26 @@ async def test_events_are_rate_limited_per_address(
     assert statuses == [202, 202, 429]
     assert refused.headers["content-type"] == "application/problem+json"
     assert 1 <= int(refused.headers["Retry-After"]) <= 60
+
+
+async def test_deeply_nested_json_is_a_problem_and_one_log_line(
+    client: httpx.AsyncClient,
+    db: asyncpg.Connection,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    depth = 100_000
+    deep = '{"event_type": "x", "payload": {"a": ' + "[" * depth + "]" * depth + "}}"
+    with caplog.at_level("INFO"):
+        response = await client.post(
+            "/v1/events", content=deep, headers={"Content-Type": "application/json"}
+        )
+    assert response.status_code in (400, 422), response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "nested" in response.json()["detail"]
+    assert [r for r in caplog.records if r.exc_info] == []
+    assert [r.name for r in caplog.records if r.name.startswith("comptoir")] == []
+    # The request's own log line, and nothing else: no traceback.
+    logged = capsys.readouterr().err.splitlines()
+    assert len(logged) == 1 and '"status": 422' in logged[0], logged
+    assert await db.fetchval("SELECT count(*) FROM analytics_events") == 0

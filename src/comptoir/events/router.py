@@ -109,6 +109,14 @@ async def record_events(request: Request, user: OptionalUser, db: Db) -> Accepte
             " a number out of range); no event was recorded.",
             errors=[{"loc": ["body"], "msg": "invalid JSON", "type": "json_invalid"}],
         ) from None
+    except asyncpg.ProgramLimitExceededError:
+        # JSON nested deeper than PostgreSQL's parser recurses ("stack depth limit
+        # exceeded"): the body is at fault, so a 422 and the request's one log line, not a
+        # logged traceback per request.
+        raise Unprocessable(
+            "The body is nested too deeply (or too large) to be stored; no event was recorded.",
+            errors=[{"loc": ["body"], "msg": "nested too deeply", "type": "json_invalid"}],
+        ) from None
     if stored.refusal is not None:
         raise _refused(stored.refusal)
     return Accepted(accepted=stored.count)
