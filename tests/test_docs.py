@@ -34,3 +34,15 @@ def test_relative_links_lead_to_files_of_the_repository() -> None:
             if not path.is_relative_to(ROOT) or not path.exists():
                 broken.append(f"{doc.relative_to(ROOT)}: {target}")
     assert broken == []
+
+
+def test_pgbouncer_advice_is_what_was_verified() -> None:
+    """Transaction pooling delivered one process's results to another (issue 14): the docs
+    must warn against it and give the session-mode setup that was verified."""
+    text = (ROOT / "docs" / "operations.md").read_text()
+    section = text[text.index("## PgBouncer") :]
+    section = section[: section.index("\n## ", 1)]
+    assert "pool_mode = session" in section
+    assert "ignore_startup_parameters = " in section
+    assert "Do not use transaction pooling" in section
+    assert "needs:" not in section  # no recipe for transaction pooling
