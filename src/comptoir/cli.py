@@ -25,7 +25,7 @@ from comptoir.importer.run import import_store
 from comptoir.importer.sources import StoreError
 from comptoir.observability.logs import logging_config
 from comptoir.observability.metrics import share_between_workers
-from comptoir.settings import Settings, SettingsError, load_settings
+from comptoir.settings import Settings, SettingsError, load_settings, split_list
 from comptoir.users.admins import account_exists, create_or_promote_admin
 
 app = typer.Typer(help="Comptoir, the shop backend on PostgreSQL.", no_args_is_help=True)
@@ -150,6 +150,12 @@ def serve(
         access_log=False,  # the app logs each request itself, with its id and route
         log_config=logging_config(settings),
         timeout_graceful_shutdown=30,
+        # X-Forwarded-For only from the proxies the operator named: uvicorn's default
+        # trusts 127.0.0.1, exactly where a reverse proxy sits, so any client could choose
+        # its own address and escape the rate limits. The app resolves the client by the
+        # same rule (ratelimit.client_address), whatever server runs it.
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=split_list(settings.trusted_proxies),
     )
 
 

@@ -3,6 +3,7 @@
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, Depends, Request, Response
+from limits import parse
 
 from comptoir.auth import queries
 from comptoir.auth.deps import CurrentCaller, CurrentUser
@@ -10,7 +11,7 @@ from comptoir.auth.schemas import Login, PasswordChange, Register, Token, User
 from comptoir.auth.security import hash_password, issue_token, verify_password
 from comptoir.db.deps import Pool
 from comptoir.errors import Unauthorized
-from comptoir.ratelimit import limited
+from comptoir.ratelimit import RateLimits, client_address, limited
 
 router = APIRouter(tags=["auth"])
 
@@ -19,6 +20,8 @@ register_limit = limited("register", lambda settings: settings.auth_rate_limit)
 login_limit = limited("login", lambda settings: settings.auth_rate_limit)
 
 WRONG_CREDENTIALS = "Wrong email or password."
+# How long an address where an account logged in stays "the customer's" for that account.
+KNOWN_ADDRESS = parse("1/30 days")
 
 
 @router.post(
@@ -46,10 +49,25 @@ async def register(body: Register, pool: Pool) -> User:
 )
 async def login(body: Login, request: Request, pool: Pool) -> Token:
     """Exchange email and password for a bearer token."""
+    limits: RateLimits = request.app.state.rate_limits
+    failures = parse(request.app.state.settings.login_account_rate_limit)
+    # Keyed by the email as typed (normalised), known or not: an unknown email meets the
+    # same limit, so a 429 tells nothing about which accounts exist.
+    account, address = body.email.casefold(), client_address(request)
+    # Only failures count, and an address the account logged in from within 30 days is
+    # never refused for the account's sake (its own per-address limit still applies): a
+    # botnet's guesses at one account stop at the limit, but an attacker who spends it
+    # locks the customer out only of addresses they have not logged in from lately.
+    if await limits.spent(failures, "login-failures", account) and not await limits.marked(
+        KNOWN_ADDRESS, "login-known", account, address
+    ):
+        await limits.refuse(failures, "login-failures", account, what="failed logins")
     row = await queries.fetch_credentials(pool, email=body.email)
     verdict = await verify_password(row["password_hash"] if row else None, body.password)
     if row is None or not verdict.valid:
+        await limits.count(failures, "login-failures", account)
         raise Unauthorized(WRONG_CREDENTIALS)
+    await limits.mark(KNOWN_ADDRESS, "login-known", account, address)
     if verdict.new_hash:
         # A legacy bcrypt hash (or outdated argon2 parameters): replace it now that the
         # password is known to be right. Earlier tokens stay valid.
