@@ -20,7 +20,11 @@ import redis.asyncio
 from fastapi import Request
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
-from limits.aio.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter
+from limits.aio.strategies import (
+    FixedWindowRateLimiter,
+    MovingWindowRateLimiter,
+    SlidingWindowCounterRateLimiter,
+)
 
 from comptoir.errors import AppError
 from comptoir.settings import Settings
@@ -49,6 +53,9 @@ class RateLimits:
         # limit (a fixed window is one key with a TTL, where a moving one keeps every hit).
         self.marks = FixedWindowRateLimiter(self.storage)
         self.proxies = settings.proxy_networks()
+        # Volumes (bytes) are counted with a cost per hit: a moving window would keep one
+        # entry per byte, the sliding window counter keeps two counters per key.
+        self.volumes = SlidingWindowCounterRateLimiter(self.storage)
 
     async def close(self) -> None:
         if self.redis is not None:
@@ -68,6 +75,27 @@ class RateLimits:
             f"Too many {what}: at most {item}. Try again in {retry_after} s.",
             headers={"Retry-After": str(retry_after)},
         )
+
+    async def check_volume(self, item: RateLimitItem, *identifiers: str, what: str) -> None:
+        """429 when `item`'s volume is used up. Spent afterwards (`spend_volume`), when the
+        request's cost is known: the request that crosses the line still lands."""
+        if not self.enabled or await self.volumes.test(item, *identifiers):
+            return
+        stats = await self.volumes.get_window_stats(item, *identifiers)
+        retry_after = max(1, math.ceil(stats.reset_time - time.time()))
+        raise TooManyRequests(
+            f"Too many {what}: at most {item}. Try again in {retry_after} s.",
+            headers={"Retry-After": str(retry_after)},
+        )
+
+    async def spend_volume(self, item: RateLimitItem, *identifiers: str, cost: int) -> None:
+        if not self.enabled or cost <= 0 or await self.volumes.hit(item, *identifiers, cost=cost):
+            return
+        # More than is left: `hit` refuses and counts nothing, so fill what is left; the
+        # next request is then refused until the window moves on.
+        left = (await self.volumes.get_window_stats(item, *identifiers)).remaining
+        if left > 0:
+            await self.volumes.hit(item, *identifiers, cost=left)
 
     async def spent(self, item: RateLimitItem, *identifiers: str) -> bool:
         """Whether `item`'s budget is used up, without counting a hit."""

@@ -53,6 +53,11 @@ class Settings(BaseSettings):
     # `comptoir db maintain` writes a partition before dropping it (None: no export).
     leads_rate_limit: str = "5/minute"
     events_rate_limit: str = "600/minute"
+    # Events in bytes (docs/events.md, "Disk growth"): the body plus 400 bytes per event
+    # (the row it becomes), per client address (256 KiB a minute) and from all clients
+    # together (1 GiB a day). Requests alone let one address store gigabytes a minute.
+    events_bytes_rate_limit: str = "262144/minute"
+    events_bytes_daily_limit: str = "1073741824/day"
     events_retention_months: Annotated[int | None, Field(ge=1, le=1200)] = None
     events_export_dir: Path | None = None
     # Operations (docs/operations.md): how long a request may wait for a pooled connection
@@ -102,7 +107,12 @@ class Settings(BaseSettings):
         )
 
     @field_validator(
-        "auth_rate_limit", "login_account_rate_limit", "leads_rate_limit", "events_rate_limit"
+        "auth_rate_limit",
+        "login_account_rate_limit",
+        "leads_rate_limit",
+        "events_rate_limit",
+        "events_bytes_rate_limit",
+        "events_bytes_daily_limit",
     )
     @classmethod
     def _rate(cls, value: str) -> str:
