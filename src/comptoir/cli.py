@@ -17,6 +17,7 @@ import uvicorn
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
+from comptoir.auth.passwords import broken_rule
 from comptoir.db import maintain, migrate, schema, stats
 from comptoir.db.server import database_url
 from comptoir.demo import seed
@@ -271,7 +272,7 @@ def create_admin(
     c: Context = ctx.obj
     url = _guard(c.url, c.debug)
     exists = _guard(lambda: asyncio.run(account_exists(url, email=email.strip())), c.debug)
-    password = None if exists else _read_password()
+    password = None if exists else _read_password(email.strip(), c.settings.shop_name)
     message = _guard(
         lambda: asyncio.run(create_or_promote_admin(url, email=email.strip(), password=password)),
         c.debug,
@@ -279,13 +280,14 @@ def create_admin(
     out.print(message)
 
 
-def _read_password() -> str:
+def _read_password(email: str, shop_name: str) -> str:
     if sys.stdin.isatty():
         password: str = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     else:
         password = sys.stdin.readline().rstrip("\n")
-    if len(password) < 8:
-        err.print("[red]error:[/red] the password needs at least 8 characters")
+    rule = broken_rule(password, email=email, shop_name=shop_name)
+    if rule is not None:
+        err.print(f"[red]error:[/red] this password is refused: {rule}", highlight=False)
         raise typer.Exit(2)
     return password
 

@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     trusted_proxies: str = ""
     redis_url: Annotated[str | None, Field(validation_alias="REDIS_URL")] = None
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "EUR"
+    # The shop's name: a password may not be it (auth/passwords.py), nor "comptoir".
+    shop_name: Annotated[str, Field(min_length=1, max_length=200)] = "Comptoir"
     # Leads and events (docs/events.md): per client address; retention in months of
     # analytics_events partitions kept besides the current one (None: keep all), and where
     # `comptoir db maintain` writes a partition before dropping it (None: no export).

@@ -45,7 +45,7 @@ async def test_register_then_login_then_me(client: httpx.AsyncClient) -> None:
 
 async def test_email_taken_whatever_the_case(client: httpx.AsyncClient, customer: Account) -> None:
     response = await client.post(
-        "/v1/auth/register", json={"email": "CUSTOMER@example.COM", "password": "12345678"}
+        "/v1/auth/register", json={"email": "CUSTOMER@example.COM", "password": PASSWORD}
     )
     assert response.status_code == 409
     assert response.headers["content-type"] == "application/problem+json"

@@ -7,6 +7,7 @@ from limits import parse
 
 from comptoir.auth import queries
 from comptoir.auth.deps import CurrentCaller, CurrentUser
+from comptoir.auth.passwords import check_password
 from comptoir.auth.schemas import Login, PasswordChange, Register, Token, User
 from comptoir.auth.security import hash_password, issue_token, verify_password
 from comptoir.db.deps import Pool
@@ -28,10 +29,18 @@ KNOWN_ADDRESS = parse("1/30 days")
     "/v1/auth/register",
     status_code=201,
     dependencies=[Depends(register_limit)],
-    responses={409: {"description": "Email taken"}, 429: {"description": "Rate limited"}},
+    responses={
+        409: {"description": "Email taken"},
+        422: {"description": "Not valid, or the password breaks the policy"},
+        429: {"description": "Rate limited"},
+    },
 )
-async def register(body: Register, pool: Pool) -> User:
-    """Create a customer account. Emails compare case-insensitively."""
+async def register(body: Register, request: Request, pool: Pool) -> User:
+    """Create a customer account. Emails compare case-insensitively. The password: 8 to 256
+    characters, not only whitespace, not a common password, not the email or the shop's
+    name (422 names the rule)."""
+    shop_name = request.app.state.settings.shop_name
+    check_password(body.password, email=body.email, shop_name=shop_name)
     password_hash = await hash_password(body.password)
     row = await queries.insert_user(
         pool, email=body.email.strip(), password_hash=password_hash, name=body.name or None
@@ -105,10 +114,18 @@ async def me(user: CurrentUser) -> User:
 @router.put(
     "/v1/me/password",
     status_code=204,
-    responses={401: {"description": "No token, or wrong current password"}},
+    responses={
+        401: {"description": "No token, or wrong current password"},
+        422: {"description": "The new password breaks the policy"},
+    },
 )
-async def change_password(body: PasswordChange, user: CurrentUser, pool: Pool) -> Response:
-    """Change the caller's password. Every token issued before stops working."""
+async def change_password(
+    body: PasswordChange, user: CurrentUser, request: Request, pool: Pool
+) -> Response:
+    """Change the caller's password. Every token issued before stops working. The new one
+    follows the registration's rules (422 names the one it breaks)."""
+    shop_name = request.app.state.settings.shop_name
+    check_password(body.new_password, email=user.email, shop_name=shop_name, field="new_password")
     stored = await queries.fetch_password_hash(pool, user_id=user.id)
     if not (await verify_password(stored, body.current_password)).valid:
         raise Unauthorized("The current password is wrong.")
