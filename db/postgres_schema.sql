@@ -541,8 +541,11 @@ CREATE TABLE public.payment_events (
     result text NOT NULL,
     payload jsonb NOT NULL,
     received_at timestamp with time zone DEFAULT now() NOT NULL,
+    amount numeric(12,2),
+    currency text,
+    CONSTRAINT payment_events_currency_check CHECK ((currency ~ '^[A-Z]{3}$'::text)),
     CONSTRAINT payment_events_outcome_check CHECK ((outcome = ANY (ARRAY['succeeded'::text, 'failed'::text]))),
-    CONSTRAINT payment_events_result_check CHECK ((result = ANY (ARRAY['paid'::text, 'already_paid'::text, 'payment_failed'::text, 'order_cancelled'::text, 'order_not_payable'::text, 'unknown_order'::text, 'intent_mismatch'::text])))
+    CONSTRAINT payment_events_result_check CHECK ((result = ANY (ARRAY['paid'::text, 'already_paid'::text, 'payment_failed'::text, 'order_cancelled'::text, 'order_not_payable'::text, 'unknown_order'::text, 'intent_mismatch'::text, 'amount_mismatch'::text])))
 );
 
 CREATE TABLE public.product_words (

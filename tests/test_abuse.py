@@ -3,6 +3,7 @@ problem+json, never a 5xx, never a stack trace) and writes nothing."""
 
 import base64
 import json
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine
@@ -11,7 +12,9 @@ from typing import Any
 import asyncpg
 import httpx
 import jwt
+from fastapi import FastAPI
 
+from comptoir.payments.signature import sign
 from tests.factories import Account, make_product
 
 PROBLEM_JSON = "application/problem+json"
@@ -183,3 +186,24 @@ async def test_forged_expired_and_unsigned_tokens_are_refused_and_write_nothing(
             assert response.status_code == 401, (name, response.request.url.path)
             refused_cleanly(response, 401)
     assert await counts(db) == before
+
+
+async def test_deep_json_to_every_body_route_is_a_clean_4xx(
+    client: httpx.AsyncClient, app: FastAPI, admin: Account
+) -> None:
+    """Every route that reads a JSON body, whoever calls it, the webhook signed."""
+    depth = 100_000
+    deep = ('{"a": ' + "[" * depth + "]" * depth + "}").encode()
+    routes = [
+        (method.upper(), path)
+        for path, operations in app.openapi()["paths"].items()
+        for method, operation in operations.items()
+        if "requestBody" in operation
+    ]
+    assert ("POST", "/v1/events") in routes and ("POST", "/v1/payments/webhook") in routes
+    for method, path in routes:
+        url = re.sub(r"\{[^}]+\}", str(uuid.uuid4()), path)
+        headers = admin.headers | json_type
+        headers["Comptoir-Signature"] = sign(app.state.webhook_secret, deep, int(time.time()))
+        response = await client.request(method, url, content=deep, headers=headers)
+        refused_cleanly(response, 400, 422)

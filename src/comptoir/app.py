@@ -58,6 +58,12 @@ def create_app(settings: Settings, *, url: str | None = None) -> FastAPI:
         version=__version__,
         summary="An open-source shop backend on PostgreSQL.",
         lifespan=lifespan,
+        # Served by openapi.install_docs, from local files.
+        docs_url=None,
+        redoc_url=None,
+        # Starlette's redirect to the other spelling of a path builds its Location from the
+        # Host header, which the caller chooses: no redirect, a path is served as written.
+        redirect_slashes=False,
     )
     app.state.settings = settings
     app.state.head_revision = migrate.head_revision()
@@ -83,6 +89,7 @@ def create_app(settings: Settings, *, url: str | None = None) -> FastAPI:
         max_body=settings.max_body_bytes,
     )
     openapi.install(app)
+    openapi.install_docs(app)
     for module in (health, auth, catalog, carts, checkout, orders, payments, users, leads, events):
         app.include_router(module.router)
     return app

@@ -18,6 +18,7 @@ import uvicorn
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
+from comptoir.auth.passwords import broken_rule
 from comptoir.db import maintain, migrate, schema, stats
 from comptoir.db.server import database_url
 from comptoir.demo import seed
@@ -26,7 +27,7 @@ from comptoir.importer.run import import_store
 from comptoir.importer.sources import StoreError
 from comptoir.observability.logs import logging_config
 from comptoir.observability.metrics import share_between_workers
-from comptoir.settings import Settings, SettingsError, load_settings
+from comptoir.settings import Settings, SettingsError, load_settings, split_list
 from comptoir.users.admins import account_exists, create_or_promote_admin
 
 app = typer.Typer(help="Comptoir, the shop backend on PostgreSQL.", no_args_is_help=True)
@@ -151,6 +152,12 @@ def serve(
         access_log=False,  # the app logs each request itself, with its id and route
         log_config=logging_config(settings),
         timeout_graceful_shutdown=30,
+        # X-Forwarded-For only from the proxies the operator named: uvicorn's default
+        # trusts 127.0.0.1, exactly where a reverse proxy sits, so any client could choose
+        # its own address and escape the rate limits. The app resolves the client by the
+        # same rule (ratelimit.client_address), whatever server runs it.
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=split_list(settings.trusted_proxies),
     )
 
 
@@ -270,7 +277,7 @@ def create_admin(
     c: Context = ctx.obj
     url = _guard(c.url, c.debug)
     exists = _guard(lambda: asyncio.run(account_exists(url, email=email.strip())), c.debug)
-    password = None if exists else _read_password()
+    password = None if exists else _read_password(email.strip(), c.settings.shop_name)
     message = _guard(
         lambda: asyncio.run(create_or_promote_admin(url, email=email.strip(), password=password)),
         c.debug,
@@ -278,13 +285,14 @@ def create_admin(
     out.print(message)
 
 
-def _read_password() -> str:
+def _read_password(email: str, shop_name: str) -> str:
     if sys.stdin.isatty():
         password: str = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     else:
         password = sys.stdin.readline().rstrip("\n")
-    if len(password) < 8:
-        err.print("[red]error:[/red] the password needs at least 8 characters")
+    rule = broken_rule(password, email=email, shop_name=shop_name)
+    if rule is not None:
+        err.print(f"[red]error:[/red] this password is refused: {rule}", highlight=False)
         raise typer.Exit(2)
     return password
 

@@ -4,6 +4,7 @@
 the environment at import time.
 """
 
+import ipaddress
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -39,6 +40,12 @@ class Settings(BaseSettings):
     token_ttl_seconds: Annotated[int, Field(ge=60, le=30 * 86400)] = 3600
     rate_limits: Literal["on", "off"] = "on"
     auth_rate_limit: str = "10/minute"
+    # Failed logins per account, whatever the address (docs/operations.md, "Rate limits"):
+    # a botnet that spreads its guesses over many addresses still meets this one.
+    login_account_rate_limit: str = "20/hour"
+    # The reverse proxies whose X-Forwarded-For is believed: addresses or networks, comma
+    # separated. None by default: a client's X-Forwarded-For is its own say-so.
+    trusted_proxies: str = ""
     redis_url: Annotated[str | None, Field(validation_alias="REDIS_URL")] = None
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "EUR"
     # Unpaid orders hold stock (docs/api.md, "Unpaid orders"): a pending order older than
@@ -46,11 +53,18 @@ class Settings(BaseSettings):
     # pending at once. An hour is how long shops usually hold stock for a payment.
     pending_order_ttl_minutes: Annotated[int, Field(ge=0, le=60 * 24 * 30)] = 60
     max_pending_orders: Annotated[int, Field(ge=1, le=1000)] = 3
+    # The shop's name: a password may not be it (auth/passwords.py), nor "comptoir".
+    shop_name: Annotated[str, Field(min_length=1, max_length=200)] = "Comptoir"
     # Leads and events (docs/events.md): per client address; retention in months of
     # analytics_events partitions kept besides the current one (None: keep all), and where
     # `comptoir db maintain` writes a partition before dropping it (None: no export).
     leads_rate_limit: str = "5/minute"
     events_rate_limit: str = "600/minute"
+    # Events in bytes (docs/events.md, "Disk growth"): the body plus 400 bytes per event
+    # (the row it becomes), per client address (256 KiB a minute) and from all clients
+    # together (1 GiB a day). Requests alone let one address store gigabytes a minute.
+    events_bytes_rate_limit: str = "262144/minute"
+    events_bytes_daily_limit: str = "1073741824/day"
     events_retention_months: Annotated[int | None, Field(ge=1, le=1200)] = None
     events_export_dir: Path | None = None
     # Operations (docs/operations.md): how long a request may wait for a pooled connection
@@ -81,7 +95,32 @@ class Settings(BaseSettings):
             )
         return value
 
-    @field_validator("auth_rate_limit", "leads_rate_limit", "events_rate_limit")
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        for item in split_list(value):
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{item!r} is not an IP address or network (such as 10.0.0.1 or"
+                    " 10.0.0.0/8); list the proxies themselves, '*' is refused"
+                ) from None
+        return value
+
+    def proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return tuple(
+            ipaddress.ip_network(i, strict=False) for i in split_list(self.trusted_proxies)
+        )
+
+    @field_validator(
+        "auth_rate_limit",
+        "login_account_rate_limit",
+        "leads_rate_limit",
+        "events_rate_limit",
+        "events_bytes_rate_limit",
+        "events_bytes_daily_limit",
+    )
     @classmethod
     def _rate(cls, value: str) -> str:
         try:
@@ -97,6 +136,11 @@ class Settings(BaseSettings):
         if "pool_min" in data and value < data["pool_min"]:
             raise ValueError("must be at least COMPTOIR_POOL_MIN")
         return value
+
+
+def split_list(value: str) -> list[str]:
+    """A comma-separated setting's items."""
+    return [item.strip() for item in value.split(",") if item.strip()]
 
 
 class SettingsError(Exception):

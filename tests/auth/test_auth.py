@@ -45,7 +45,7 @@ async def test_register_then_login_then_me(client: httpx.AsyncClient) -> None:
 
 async def test_email_taken_whatever_the_case(client: httpx.AsyncClient, customer: Account) -> None:
     response = await client.post(
-        "/v1/auth/register", json={"email": "CUSTOMER@example.COM", "password": "12345678"}
+        "/v1/auth/register", json={"email": "CUSTOMER@example.COM", "password": PASSWORD}
     )
     assert response.status_code == 409
     assert response.headers["content-type"] == "application/problem+json"
@@ -99,6 +99,31 @@ async def test_wrong_password_and_unknown_email_take_about_the_same_time(
     # Both verify an argon2id hash; without the dummy verification an unknown email would
     # answer in a fraction of the time (under 1/20 here).
     assert 1 / 3 < min(unknown) / min(wrong) < 3
+
+
+async def test_legacy_bcrypt_accounts_answer_as_slowly_as_unknown_emails(
+    client: httpx.AsyncClient, db: asyncpg.Connection, customer: Account
+) -> None:
+    """Which accounts were imported must not show: a wrong password against a bcrypt hash
+    (cheap at low costs) takes as long as an unknown email or an argon2id account."""
+    legacy = bcrypt.hashpw(b"ancien-mot-de-passe", bcrypt.gensalt(rounds=4)).decode()
+    await make_user(db, email="legacy-timing@example.com", password_hash=legacy)
+
+    async def timed(email: str) -> float:
+        start = time.perf_counter()
+        response = await client.post("/v1/auth/login", json={"email": email, "password": "nope1"})
+        assert response.status_code == 401
+        return time.perf_counter() - start
+
+    # Interleaved, fastest of each kept, as above.
+    imported, unknown, native = [], [], []
+    for _ in range(6):
+        imported.append(await timed("legacy-timing@example.com"))
+        unknown.append(await timed("nobody@example.com"))
+        native.append(await timed(customer.email))
+    # Without the equalising, the bcrypt account answered in about 1/50 of the time here.
+    assert 1 / 2 < min(imported) / min(unknown) < 2
+    assert 1 / 2 < min(imported) / min(native) < 2
 
 
 async def test_account_without_password_cannot_log_in(

@@ -179,3 +179,73 @@ async def test_events_are_rate_limited_per_address(
     assert statuses == [202, 202, 429]
     assert refused.headers["content-type"] == "application/problem+json"
     assert 1 <= int(refused.headers["Retry-After"]) <= 60
+
+
+async def test_deeply_nested_json_is_a_problem_and_one_log_line(
+    client: httpx.AsyncClient,
+    db: asyncpg.Connection,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    depth = 100_000
+    deep = '{"event_type": "x", "payload": {"a": ' + "[" * depth + "]" * depth + "}}"
+    with caplog.at_level("INFO"):
+        response = await client.post(
+            "/v1/events", content=deep, headers={"Content-Type": "application/json"}
+        )
+    assert response.status_code in (400, 422), response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "nested" in response.json()["detail"]
+    assert [r for r in caplog.records if r.exc_info] == []
+    assert [r.name for r in caplog.records if r.name.startswith("comptoir")] == []
+    # The request's own log line, and nothing else: no traceback.
+    logged = capsys.readouterr().err.splitlines()
+    assert len(logged) == 1 and '"status": 422' in logged[0], logged
+    assert await db.fetchval("SELECT count(*) FROM analytics_events") == 0
+
+
+def sized_batch(size: int) -> dict[str, list[dict[str, object]]]:
+    """A batch of 10 events whose body is about `size` bytes (counted: `size` + 4,000)."""
+    return {"events": [{"event_type": "x", "payload": {"p": "y" * (size // 10)}}] * 10}
+
+
+async def test_events_are_bounded_in_bytes_per_address(
+    database_url: str, tmp_path: Path, db: asyncpg.Connection
+) -> None:
+    """Requests alone let one address store gigabytes a minute: bytes are counted too."""
+    settings = limited_settings(database_url, tmp_path, events_bytes_rate_limit="20000/hour")
+    app = create_app(settings)
+    try:
+        async with app.router.lifespan_context(app):
+            async with client_of(app, ("203.0.113.20", 5000)) as client:
+                answers = [
+                    await client.post("/v1/events", json=sized_batch(6000)) for _ in range(3)
+                ]
+            async with client_of(app, ("203.0.113.21", 5000)) as other:
+                elsewhere = await other.post("/v1/events", json=sized_batch(6000))
+    finally:
+        await db.execute("TRUNCATE analytics_events")
+    # The budget is checked before and spent after: the request that crosses it lands.
+    assert [a.status_code for a in answers] == [202, 202, 429]
+    assert answers[2].headers["content-type"] == "application/problem+json"
+    assert "bytes" in answers[2].json()["detail"]
+    assert 1 <= int(answers[2].headers["Retry-After"]) <= 3600
+    assert elsewhere.status_code == 202
+
+
+async def test_events_from_all_addresses_are_bounded_per_day(
+    database_url: str, tmp_path: Path, db: asyncpg.Connection
+) -> None:
+    """A botnet, each address under its own budget, still meets the shop's daily one."""
+    settings = limited_settings(database_url, tmp_path, events_bytes_daily_limit="30000/day")
+    app = create_app(settings)
+    statuses = []
+    try:
+        async with app.router.lifespan_context(app):
+            for i in range(4):
+                async with client_of(app, (f"198.51.100.{i}", 5000)) as client:
+                    response = await client.post("/v1/events", json=sized_batch(8000))
+                    statuses.append(response.status_code)
+    finally:
+        await db.execute("TRUNCATE analytics_events")
+    assert statuses == [202, 202, 202, 429]

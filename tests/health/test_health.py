@@ -1,5 +1,6 @@
 """Liveness, readiness and the problem+json shape of errors the framework raises."""
 
+import re
 from pathlib import Path
 
 import asyncpg
@@ -79,3 +80,28 @@ async def test_openapi_and_docs_are_served(client: httpx.AsyncClient) -> None:
     schema = (await client.get("/openapi.json")).json()
     assert {"/healthz", "/readyz"} <= set(schema["paths"])
     assert (await client.get("/docs")).status_code == 200
+
+
+async def test_trailing_slash_does_not_redirect_to_the_callers_host(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.get("/v1/products/", headers={"Host": "evil.example"})
+    assert "evil.example" not in response.headers.get("location", "")
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_docs_work_offline(client: httpx.AsyncClient) -> None:
+    """The docs pages load their scripts and styles from this server, not a CDN."""
+    for page in ("/docs", "/redoc"):
+        html = (await client.get(page)).text
+        urls = re.findall(r"""(?:src|href)\s*=\s*["']([^"']+)""", html)
+        urls += re.findall(r"""url:\s*['"]([^'"]+)""", html)
+        assert urls, page
+        assert [u for u in urls if "//" in u] == [], page
+        for url in urls:
+            if url != "/openapi.json":
+                asset = await client.get(url)
+                assert asset.status_code == 200, url
+                assert len(asset.content) > 1000, url
+    assert "SwaggerUIBundle" in (await client.get("/docs")).text

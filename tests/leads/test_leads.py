@@ -181,3 +181,38 @@ async def test_csv_and_listing_are_for_admins(client: httpx.AsyncClient, custome
         response = await client.get("/v1/admin/leads", headers={**headers, "Accept": "text/csv"})
         assert response.status_code in (401, 403)
         assert response.headers["content-type"] == "application/problem+json"
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+@pytest.mark.parametrize("separator", [",", ";"])
+async def test_csv_export_is_inert_read_with_either_separator(
+    client: httpx.AsyncClient, db: asyncpg.Connection, admin: Account, separator: str
+) -> None:
+    """Excel in French or German locales splits on `;`: no cell may start a formula there
+    either, nor after a line break inside a cell, nor behind a quote."""
+    now = datetime.now(UTC)
+    hostile = [
+        ('x;=HYPERLINK("http://evil")', "eve@example.com", 'a;"=1+1";b'),
+        ("y,+SUM(A1)", "mallory@example.com", "Line one\n=cmd|' /C calc'!A0"),
+        ("z; -2+3", "trent@example.com", "tab;\t=1 and cr;\r@x"),
+        ('q;""@x', "peggy@example.com", "plain; text, here"),
+    ]
+    await add_leads(
+        db, [(n, e, m, now - timedelta(minutes=i)) for i, (n, e, m) in enumerate(hostile)]
+    )
+    response = await client.get("/v1/admin/leads", headers={**admin.headers, "Accept": "text/csv"})
+    assert response.status_code == 200, response.text
+    cells = [
+        cell
+        for row in csv.reader(io.StringIO(response.text, newline=""), delimiter=separator)
+        for cell in row
+    ]
+    formulas = [cell for cell in cells if cell.startswith(FORMULA_STARTS)]
+    assert formulas == []
+    # Read as the export's own `,` CSV, the text is all there, only marked.
+    if separator == ",":
+        rows = list(csv.DictReader(io.StringIO(response.text, newline="")))
+        assert rows[0]["name"] == 'x;\'=HYPERLINK("http://evil")'
+        assert rows[3]["message"] == "plain; text, here"

@@ -3,10 +3,12 @@
 import json
 import time
 import uuid
+from decimal import Decimal
 from typing import Any
 
 import asyncpg
 import httpx
+import pytest
 from fastapi import FastAPI
 
 from comptoir.payments.signature import sign
@@ -44,12 +46,20 @@ async def deliver(
     )
 
 
-def event(order: str, outcome: str = "succeeded", intent: str = "pi_1") -> dict[str, Any]:
+def event(
+    order: str,
+    outcome: str = "succeeded",
+    intent: str = "pi_1",
+    amount: str = "10.00",  # what pending_order's order costs
+    currency: str = "EUR",
+) -> dict[str, Any]:
     return {
         "event_id": f"evt_{uuid.uuid4().hex}",
         "payment_intent_id": intent,
         "order_id": order,
         "outcome": outcome,
+        "amount": amount,
+        "currency": currency,
     }
 
 
@@ -163,3 +173,48 @@ async def test_one_intent_pays_one_order(
 async def test_malformed_event_is_422(client: httpx.AsyncClient, app: FastAPI) -> None:
     response = await deliver(client, app, {"event_id": "evt", "outcome": "maybe"})
     assert response.status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency"),
+    [("1", "JPY"), ("10.00", "JPY"), ("9.99", "EUR"), ("10.01", "EUR"), ("0.00", "EUR")],
+)
+async def test_a_success_for_another_amount_or_currency_does_not_pay(
+    client: httpx.AsyncClient,
+    app: FastAPI,
+    db: asyncpg.Connection,
+    customer: Account,
+    amount: str,
+    currency: str,
+) -> None:
+    order = await pending_order(client, db, customer)
+    response = await deliver(client, app, event(order, amount=amount, currency=currency))
+    assert response.status_code == 200
+    assert response.json()["result"] == "amount_mismatch"
+    assert await db.fetchval("SELECT status::text FROM orders") == "pending"
+    row = await db.fetchrow("SELECT result, order_id::text, amount, currency FROM payment_events")
+    assert tuple(row) == ("amount_mismatch", order, Decimal(amount), currency)
+    # The right payment still goes through.
+    paid = await deliver(client, app, event(order, intent="pi_right"))
+    assert paid.json()["result"] == "paid"
+
+
+async def test_the_amount_may_come_as_a_number_with_any_zeros(
+    client: httpx.AsyncClient, app: FastAPI, db: asyncpg.Connection, customer: Account
+) -> None:
+    order = await pending_order(client, db, customer)
+    response = await deliver(client, app, {**event(order), "amount": 10})
+    assert response.json()["result"] == "paid"
+
+
+@pytest.mark.parametrize("missing", ["amount", "currency"])
+async def test_an_event_without_amount_or_currency_is_422(
+    client: httpx.AsyncClient, app: FastAPI, db: asyncpg.Connection, customer: Account, missing: str
+) -> None:
+    order = await pending_order(client, db, customer)
+    payment = event(order)
+    del payment[missing]
+    response = await deliver(client, app, payment)
+    assert response.status_code == 422
+    assert missing in {err["loc"][-1] for err in response.json()["errors"]}
+    assert await db.fetchval("SELECT status::text FROM orders") == "pending"

@@ -3,14 +3,16 @@
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, Depends, Request, Response
+from limits import parse
 
 from comptoir.auth import queries
 from comptoir.auth.deps import CurrentCaller, CurrentUser
+from comptoir.auth.passwords import check_password
 from comptoir.auth.schemas import Login, PasswordChange, Register, Token, User
 from comptoir.auth.security import hash_password, issue_token, verify_password
 from comptoir.db.deps import Pool
 from comptoir.errors import Unauthorized
-from comptoir.ratelimit import limited
+from comptoir.ratelimit import RateLimits, client_address, limited
 
 router = APIRouter(tags=["auth"])
 
@@ -19,16 +21,26 @@ register_limit = limited("register", lambda settings: settings.auth_rate_limit)
 login_limit = limited("login", lambda settings: settings.auth_rate_limit)
 
 WRONG_CREDENTIALS = "Wrong email or password."
+# How long an address where an account logged in stays "the customer's" for that account.
+KNOWN_ADDRESS = parse("1/30 days")
 
 
 @router.post(
     "/v1/auth/register",
     status_code=201,
     dependencies=[Depends(register_limit)],
-    responses={409: {"description": "Email taken"}, 429: {"description": "Rate limited"}},
+    responses={
+        409: {"description": "Email taken"},
+        422: {"description": "Not valid, or the password breaks the policy"},
+        429: {"description": "Rate limited"},
+    },
 )
-async def register(body: Register, pool: Pool) -> User:
-    """Create a customer account. Emails compare case-insensitively."""
+async def register(body: Register, request: Request, pool: Pool) -> User:
+    """Create a customer account. Emails compare case-insensitively. The password: 8 to 256
+    characters, not only whitespace, not a common password, not the email or the shop's
+    name (422 names the rule)."""
+    shop_name = request.app.state.settings.shop_name
+    check_password(body.password, email=body.email, shop_name=shop_name)
     password_hash = await hash_password(body.password)
     row = await queries.insert_user(
         pool, email=body.email.strip(), password_hash=password_hash, name=body.name or None
@@ -46,10 +58,25 @@ async def register(body: Register, pool: Pool) -> User:
 )
 async def login(body: Login, request: Request, pool: Pool) -> Token:
     """Exchange email and password for a bearer token."""
+    limits: RateLimits = request.app.state.rate_limits
+    failures = parse(request.app.state.settings.login_account_rate_limit)
+    # Keyed by the email as typed (normalised), known or not: an unknown email meets the
+    # same limit, so a 429 tells nothing about which accounts exist.
+    account, address = body.email.casefold(), client_address(request)
+    # Only failures count, and an address the account logged in from within 30 days is
+    # never refused for the account's sake (its own per-address limit still applies): a
+    # botnet's guesses at one account stop at the limit, but an attacker who spends it
+    # locks the customer out only of addresses they have not logged in from lately.
+    if await limits.spent(failures, "login-failures", account) and not await limits.marked(
+        KNOWN_ADDRESS, "login-known", account, address
+    ):
+        await limits.refuse(failures, "login-failures", account, what="failed logins")
     row = await queries.fetch_credentials(pool, email=body.email)
     verdict = await verify_password(row["password_hash"] if row else None, body.password)
     if row is None or not verdict.valid:
+        await limits.count(failures, "login-failures", account)
         raise Unauthorized(WRONG_CREDENTIALS)
+    await limits.mark(KNOWN_ADDRESS, "login-known", account, address)
     if verdict.new_hash:
         # A legacy bcrypt hash (or outdated argon2 parameters): replace it now that the
         # password is known to be right. Earlier tokens stay valid.
@@ -87,10 +114,18 @@ async def me(user: CurrentUser) -> User:
 @router.put(
     "/v1/me/password",
     status_code=204,
-    responses={401: {"description": "No token, or wrong current password"}},
+    responses={
+        401: {"description": "No token, or wrong current password"},
+        422: {"description": "The new password breaks the policy"},
+    },
 )
-async def change_password(body: PasswordChange, user: CurrentUser, pool: Pool) -> Response:
-    """Change the caller's password. Every token issued before stops working."""
+async def change_password(
+    body: PasswordChange, user: CurrentUser, request: Request, pool: Pool
+) -> Response:
+    """Change the caller's password. Every token issued before stops working. The new one
+    follows the registration's rules (422 names the one it breaks)."""
+    shop_name = request.app.state.settings.shop_name
+    check_password(body.new_password, email=user.email, shop_name=shop_name, field="new_password")
     stored = await queries.fetch_password_hash(pool, user_id=user.id)
     if not (await verify_password(stored, body.current_password)).valid:
         raise Unauthorized("The current password is wrong.")

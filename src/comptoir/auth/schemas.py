@@ -6,6 +6,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
+# The bounds of auth/passwords.py, in the OpenAPI document; the rest of the policy is
+# checked by the routes, which know the email and the shop's name.
 Password = Annotated[str, Field(min_length=8, max_length=256)]
 Email = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=320)]
 Role = Literal["admin", "customer"]

@@ -7,6 +7,7 @@ from uuid import UUID
 
 import asyncpg
 from fastapi import APIRouter, Depends, Query, Request, Response
+from limits import parse
 from pydantic import AwareDatetime
 
 from comptoir.auth.deps import AdminUser, OptionalUser
@@ -22,12 +23,18 @@ from comptoir.events.schemas import (
     Summary,
 )
 from comptoir.pagination import Cursor, Limit, decode_time_id
-from comptoir.ratelimit import limited
+from comptoir.ratelimit import RateLimits, client_address, limited
 from comptoir.responses import raw_json
 
 router = APIRouter(tags=["events"])
 
 events_limit = limited("events", lambda settings: settings.events_rate_limit)
+# What an event costs on disk besides its bytes in the body: the row (header, ids, time),
+# its index entries, and a row of the daily counts when its type is new that day; measured
+# at 170 bytes for a tiny event and up to 900 for one of a new 100-character type
+# (docs/events.md, "Disk growth"). Counted so that a flood of tiny events is bounded too:
+# with it, what is stored stayed under twice what is counted for every shape tried.
+ROW_BYTES = 400
 
 ADMIN: Responses = {401: {"description": "No token"}, 403: {"description": "Not an admin"}}
 SUMMARY_MAX_DAYS = 366
@@ -91,8 +98,19 @@ def _refused(refusal: queries.Refusal) -> Unprocessable:
 async def record_events(request: Request, user: OptionalUser, db: Db) -> Accepted:
     """Record one event (`{"event_type", "payload"}`) or a batch (`{"events": [...]}`, up to
     1,000), all or none. The user is the token's; without a token, the events have none."""
+    limits: RateLimits = request.app.state.rate_limits
+    settings = request.app.state.settings
+    # Bytes, per client address and from all clients together (requests are counted by
+    # `events_limit`): with requests alone, one address could store gigabytes a minute.
+    budgets = [
+        (parse(settings.events_bytes_rate_limit), ("events-bytes", client_address(request))),
+        (parse(settings.events_bytes_daily_limit), ("events-bytes-all",)),
+    ]
+    for item, identifiers in budgets:
+        await limits.check_volume(item, *identifiers, what="event bytes")
+    raw = await request.body()
     try:
-        body = (await request.body()).decode()
+        body = raw.decode()
         async with db.scoped(of_user(user.id, user.role) if user else ANONYMOUS) as conn:
             stored = await queries.insert_events(
                 conn,
@@ -109,8 +127,18 @@ async def record_events(request: Request, user: OptionalUser, db: Db) -> Accepte
             " a number out of range); no event was recorded.",
             errors=[{"loc": ["body"], "msg": "invalid JSON", "type": "json_invalid"}],
         ) from None
+    except asyncpg.ProgramLimitExceededError:
+        # JSON nested deeper than PostgreSQL's parser recurses ("stack depth limit
+        # exceeded"): the body is at fault, so a 422 and the request's one log line, not a
+        # logged traceback per request.
+        raise Unprocessable(
+            "The body is nested too deeply (or too large) to be stored; no event was recorded.",
+            errors=[{"loc": ["body"], "msg": "nested too deeply", "type": "json_invalid"}],
+        ) from None
     if stored.refusal is not None:
         raise _refused(stored.refusal)
+    for item, identifiers in budgets:
+        await limits.spend_volume(item, *identifiers, cost=len(raw) + ROW_BYTES * stored.count)
     return Accepted(accepted=stored.count)
 
 

@@ -3,6 +3,7 @@ export of any size holds one chunk in memory."""
 
 import csv
 import io
+import re
 from collections.abc import AsyncIterator
 
 from comptoir.db.context import Context, Database
@@ -11,12 +12,17 @@ from comptoir.leads import queries
 HEADER = ("id", "created_at", "name", "email", "message")
 CHUNK_ROWS = 500
 # A spreadsheet runs a cell that starts with one of these as a formula (OWASP, "CSV
-# Injection"): such cells get a leading apostrophe, which shows as text.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# Injection"): such cells get a leading apostrophe, which shows as text. A cell starts not
+# only where our `,` CSV says: Excel set to `;` separators (French, German locales) also
+# splits on `;` and does not know our quoting, so it may see a line break inside a quoted
+# field as the end of a row and a `"` after a `;` as a quote. So the apostrophe goes before
+# a formula character at every place a reader with either separator could start a cell:
+# the start, after `,` `;` or a line break, past any spaces and quotes.
+FORMULA_START = re.compile(r"""(^|[,;\r\n])([ "]*)(?=[=+\-@\t\r])""")
 
 
 def neutralised(cell: str) -> str:
-    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
+    return FORMULA_START.sub(r"\1\2'", cell)
 
 
 async def leads_csv(

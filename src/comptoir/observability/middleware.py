@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from comptoir.errors import problem
 from comptoir.observability.metrics import Metrics
+from comptoir.openapi import DOCS_ASSETS
 
 REQUEST_ID = b"x-request-id"
 # A client's id is kept when it is a plain token: it is echoed in a header and logged.
@@ -55,7 +56,10 @@ def route_of(scope: Scope) -> str:
     template = getattr(route, "path", None)
     if template:
         return str(template)
-    return scope["path"] if scope["path"] in DOCUMENTS else UNMATCHED
+    if scope["path"] in DOCUMENTS:
+        return str(scope["path"])
+    # The docs' static files: one label for all of them.
+    return DOCS_ASSETS if scope["path"].startswith(DOCS_ASSETS + "/") else UNMATCHED
 
 
 class TooLarge(HTTPException):

@@ -48,4 +48,4 @@ async def webhook(
             ],
         ) from None
     # As the system: the provider is no customer, and the event may concern any order.
-    return await service.apply_event(db, event)
+    return await service.apply_event(db, event, currency=request.app.state.settings.currency)
