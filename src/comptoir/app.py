@@ -14,6 +14,7 @@ from comptoir.catalog import router as catalog
 from comptoir.checkout import router as checkout
 from comptoir.db import migrate
 from comptoir.db.context import Database
+from comptoir.db.door import PoolDoors
 from comptoir.db.server import database_url, open_app_pool
 from comptoir.errors import install_error_handlers
 from comptoir.events import router as events
@@ -41,6 +42,7 @@ def create_app(settings: Settings, *, url: str | None = None) -> FastAPI:
             settings, url or database_url(settings), observer=app.state.metrics
         )
         app.state.database = Database(app.state.pool, rls=settings.rls == "on")
+        app.state.doors = PoolDoors(app.state.pool, rls=settings.rls == "on")
         sweeper = _start_sweeper(app.state.database, settings)
         try:
             async with app.state.metrics.watching(app.state.pool):

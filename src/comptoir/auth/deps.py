@@ -10,6 +10,8 @@ from comptoir.auth import queries
 from comptoir.auth.schemas import User
 from comptoir.auth.security import Claims, read_token
 from comptoir.db.deps import Pool
+from comptoir.db.door import Door, customer
+from comptoir.deps import DoorsDep
 from comptoir.errors import Forbidden, Unauthorized
 
 _bearer = HTTPBearer(auto_error=False, description="The access_token from /v1/auth/login.")
@@ -69,3 +71,17 @@ async def get_optional_user(
 
 
 OptionalUser = Annotated[User | None, Depends(get_optional_user)]
+
+
+async def get_customer_db(doors: DoorsDep, user: CurrentUser) -> Door:
+    return doors.to(customer(user.id, user.role))
+
+
+async def get_staff_db(doors: DoorsDep, admin: AdminUser) -> Door:
+    return doors.to(customer(admin.id, admin.role))
+
+
+# A signed-in caller: their own rows (and, for an admin, the back office's).
+CustomerDb = Annotated[Door, Depends(get_customer_db)]
+# An admin: the back office's rows; 401 without a token, 403 for a customer.
+StaffDb = Annotated[Door, Depends(get_staff_db)]

@@ -1,0 +1,90 @@
+"""What a route may ask of the app, typed: its settings, the shop's currency, the secrets,
+the metrics, the rate limits, and the doors to the database.
+
+Routes take these as `Annotated` dependencies (`settings: SettingsDep`, `db: PublicDb`)
+instead of reading the untyped `request.app.state`: this module is the one reader. The
+caller-bound doors that need a signed-in user (`CustomerDb`, `StaffDb`) are in
+`comptoir.auth.deps`, beside the user they are bound to.
+"""
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from comptoir.db.door import PUBLIC, SYSTEM, Door, Doors
+from comptoir.observability.metrics import Metrics
+from comptoir.ratelimit import RateLimits
+from comptoir.settings import Settings
+
+# The dependencies are `async def`: FastAPI runs a plain `def` one in a worker thread, a hop
+# per request for a lookup.
+
+
+async def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+async def get_currency(settings: SettingsDep) -> str:
+    return settings.currency
+
+
+Currency = Annotated[str, Depends(get_currency)]
+
+
+async def get_jwt_secret(request: Request) -> str:
+    secret: str = request.app.state.jwt_secret
+    return secret
+
+
+JwtSecret = Annotated[str, Depends(get_jwt_secret)]
+
+
+async def get_webhook_secret(request: Request) -> str:
+    secret: str = request.app.state.webhook_secret
+    return secret
+
+
+WebhookSecret = Annotated[str, Depends(get_webhook_secret)]
+
+
+async def get_metrics(request: Request) -> Metrics:
+    metrics: Metrics = request.app.state.metrics
+    return metrics
+
+
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+
+
+async def get_rate_limits(request: Request) -> RateLimits:
+    limits: RateLimits = request.app.state.rate_limits
+    return limits
+
+
+RateLimitsDep = Annotated[RateLimits, Depends(get_rate_limits)]
+
+
+async def get_doors(request: Request) -> Doors:
+    """The app's pool as doors; tests override this with doors on their own connection."""
+    doors: Doors = request.app.state.doors
+    return doors
+
+
+DoorsDep = Annotated[Doors, Depends(get_doors)]
+
+
+async def get_public_db(doors: DoorsDep) -> Door:
+    return doors.to(PUBLIC)
+
+
+async def get_system_db(doors: DoorsDep) -> Door:
+    return doors.to(SYSTEM)
+
+
+# Anyone: what the catalog shows, what anonymous requests write.
+PublicDb = Annotated[Door, Depends(get_public_db)]
+# The payment provider and the shop's own upkeep: every order, no customer.
+SystemDb = Annotated[Door, Depends(get_system_db)]
