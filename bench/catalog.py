@@ -6,7 +6,7 @@ database's ceilings.
 
 1. A fresh database (`comptoir_bench_<hex>`) on DATABASE_URL's server, else on the embedded
    PostgreSQL, migrated, loaded with realistic products by COPY, then VACUUM (ANALYZE).
-2. pgbench runs the very SQL of the endpoints (comptoir.catalog.queries and .search), with
+2. pgbench runs the very SQL of the endpoints (comptoir.catalog.queries), with
    the same parameters: the database's ceiling.
 3. `comptoir serve` runs on that database, and wrk measures GET /healthz (the framework's
    ceiling), the first page and deep pages of /v1/products, and the search.
@@ -52,7 +52,7 @@ import httpx
 import platformdirs
 import psutil
 
-from comptoir.catalog import queries, search
+from comptoir.catalog import queries
 from comptoir.db import embedded, migrate
 from comptoir.db.schema import with_database
 from comptoir.demo.names import TYPES, product_names
@@ -283,7 +283,7 @@ async def _fixtures(url: str, seed: int) -> Fixtures:
             return lambda db: queries.list_page_json(db, currency=CURRENCY, after=at, limit=PAGE)
 
         def found(q: str) -> Callable[[Any], Awaitable[str]]:
-            return lambda db: search.search_page_json(
+            return lambda db: queries.search_page_json(
                 db, currency=CURRENCY, query=q, offset=0, limit=PAGE
             )
 

@@ -50,10 +50,10 @@ from catalog import (
 )
 from comptoir.auth.security import issue_token
 from comptoir.db import migrate
-from comptoir.events.partitions import maintain_partitions
+from comptoir.db.partitions import maintain_partitions
 from comptoir.events.queries import insert_events
 from comptoir.events.schemas import PAYLOAD_MAX_BYTES
-from comptoir.events.summary import SUMMARY
+from comptoir.events.queries import SUMMARY
 
 LUA = Path(__file__).resolve().parent / "lua" / "events.lua"
 BATCH = 1000

@@ -22,7 +22,9 @@ from fastapi import FastAPI
 from comptoir.app import create_app
 from comptoir.db import embedded, migrate
 from comptoir.db.schema import with_database
+from comptoir.deps import get_doors
 from comptoir.settings import Settings
+from tests.doors import ConnectionDoors
 from tests.factories import Account, make_user, minted
 
 
@@ -126,28 +128,29 @@ async def client_of(
 
 
 @pytest.fixture
-async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+async def app(settings: Settings, conn: asyncpg.Connection) -> AsyncIterator[FastAPI]:
+    """The app, its lifespan running, reaching the database through the test's connection
+    (tests/doors.py): what its requests write is rolled back with the test."""
     application = create_app(settings)
+    doors = ConnectionDoors(conn, rls=settings.rls == "on")
+
+    async def test_doors() -> ConnectionDoors:
+        return doors
+
+    application.dependency_overrides[get_doors] = test_doors
     async with application.router.lifespan_context(application):
         yield application
 
 
-TABLES = "users, products, carts, cart_items, orders, order_items, leads, analytics_events"
-
-
 @pytest.fixture
-async def client(app: FastAPI, database_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    """A client on the app. What the requests commit is truncated after the test."""
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """A client on the app."""
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    try:
-        async with httpx.AsyncClient(transport=transport, base_url="http://comptoir.test") as c:
-            yield c
-    finally:
-        conn = await asyncpg.connect(database_url)
-        try:
-            await conn.execute(f"TRUNCATE {TABLES} CASCADE")
-        finally:
-            await conn.close()
+    async with httpx.AsyncClient(transport=transport, base_url="http://comptoir.test") as c:
+        yield c
+
+
+TABLES = "users, products, carts, cart_items, orders, order_items, leads, analytics_events"
 
 
 @pytest.fixture
@@ -165,13 +168,9 @@ async def committed(database_url: str) -> AsyncIterator[asyncpg.Connection]:
 
 
 @pytest.fixture
-async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
-    """A plain autocommit connection, for tests that go through the API (see `client`)."""
-    connection = await asyncpg.connect(database_url)
-    try:
-        yield connection
-    finally:
-        await connection.close()
+async def db(conn: asyncpg.Connection) -> asyncpg.Connection:
+    """The test's connection, the one the app's requests run on: it sees what they wrote."""
+    return conn
 
 
 async def _account(app: FastAPI, db: asyncpg.Connection, email: str, role: str) -> Account:

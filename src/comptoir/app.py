@@ -13,8 +13,7 @@ from comptoir.carts import router as carts
 from comptoir.catalog import router as catalog
 from comptoir.checkout import router as checkout
 from comptoir.db import migrate
-from comptoir.db.context import Database
-from comptoir.db.door import PoolDoors
+from comptoir.db.door import SYSTEM, Door, PoolDoors
 from comptoir.db.server import database_url, open_app_pool
 from comptoir.errors import install_error_handlers
 from comptoir.events import router as events
@@ -41,9 +40,8 @@ def create_app(settings: Settings, *, url: str | None = None) -> FastAPI:
         app.state.pool = await open_app_pool(
             settings, url or database_url(settings), observer=app.state.metrics
         )
-        app.state.database = Database(app.state.pool, rls=settings.rls == "on")
         app.state.doors = PoolDoors(app.state.pool, rls=settings.rls == "on")
-        sweeper = _start_sweeper(app.state.database, settings)
+        sweeper = _start_sweeper(app.state.doors.to(SYSTEM), settings)
         try:
             async with app.state.metrics.watching(app.state.pool):
                 yield
@@ -97,13 +95,13 @@ def create_app(settings: Settings, *, url: str | None = None) -> FastAPI:
     return app
 
 
-def _start_sweeper(database: Database, settings: Settings) -> asyncio.Task[None] | None:
+def _start_sweeper(system: Door, settings: Settings) -> asyncio.Task[None] | None:
     """Unpaid orders past COMPTOIR_PENDING_ORDER_TTL_MINUTES give their stock back: every
     worker runs the sweep, and a transaction-level advisory lock lets one at a time work."""
     if not settings.pending_order_ttl_minutes:
         return None
     older_than = timedelta(minutes=settings.pending_order_ttl_minutes)
-    return asyncio.create_task(order_service.sweep_forever(database, older_than=older_than))
+    return asyncio.create_task(order_service.sweep_forever(system, older_than=older_than))
 
 
 def create_app_from_environment() -> FastAPI:

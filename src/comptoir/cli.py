@@ -19,14 +19,14 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
 from comptoir.auth.passwords import broken_rule
-from comptoir.db import maintain, migrate, schema, stats
+from comptoir.db import maintain, migrate, partitions, schema, stats
 from comptoir.db.server import database_url
 from comptoir.demo import seed
-from comptoir.events import partitions
 from comptoir.importer.run import import_store
 from comptoir.importer.sources import StoreError
 from comptoir.observability.logs import logging_config
 from comptoir.observability.metrics import share_between_workers
+from comptoir.orders import service as orders
 from comptoir.settings import Settings, SettingsError, load_settings, split_list
 from comptoir.users.admins import account_exists, create_or_promote_admin
 
@@ -250,7 +250,7 @@ def db_maintain(
     url = _guard(c.url, c.debug)
     retention = c.settings.events_retention_months
     minutes = c.settings.pending_order_ttl_minutes
-    ttl = timedelta(minutes=minutes) if minutes else None
+    chores = [orders.expiry_chore(timedelta(minutes=minutes))] if minutes else []
     with _steps("maintaining") as step:
         done = _guard(
             lambda: asyncio.run(
@@ -258,7 +258,7 @@ def db_maintain(
                     url,
                     retention_months=retention,
                     export_dir=export_dir or c.settings.events_export_dir,
-                    pending_order_ttl=ttl,
+                    chores=chores,
                     dry_run=dry_run,
                     step=step,
                 )

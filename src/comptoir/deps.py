@@ -9,6 +9,7 @@ caller-bound doors that need a signed-in user (`CustomerDb`, `StaffDb`) are in
 
 from typing import Annotated
 
+import asyncpg
 from fastapi import Depends, Request
 
 from comptoir.db.door import PUBLIC, SYSTEM, Door, Doors
@@ -65,6 +66,25 @@ async def get_rate_limits(request: Request) -> RateLimits:
 
 
 RateLimitsDep = Annotated[RateLimits, Depends(get_rate_limits)]
+
+
+async def get_pool(request: Request) -> asyncpg.Pool:
+    """The pool itself: for readiness, which checks the pool's own connections. Everything
+    else reaches the database through a door."""
+    pool: asyncpg.Pool = request.app.state.pool
+    return pool
+
+
+PoolDep = Annotated[asyncpg.Pool, Depends(get_pool)]
+
+
+async def get_head_revision(request: Request) -> str:
+    """The schema revision this code expects (read from the migrations once, at start)."""
+    revision: str = request.app.state.head_revision
+    return revision
+
+
+HeadRevision = Annotated[str, Depends(get_head_revision)]
 
 
 async def get_doors(request: Request) -> Doors:

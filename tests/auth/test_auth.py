@@ -223,7 +223,7 @@ async def test_hashing_does_not_stall_other_requests(
 
 
 async def test_login_is_rate_limited_per_address(
-    database_url: str, tmp_path: Path, db: asyncpg.Connection
+    database_url: str, tmp_path: Path, committed: asyncpg.Connection
 ) -> None:
     app = create_app(limited_settings(database_url, tmp_path, auth_rate_limit="3/minute"))
     async with app.router.lifespan_context(app):
@@ -243,7 +243,7 @@ async def test_login_is_rate_limited_per_address(
 
 
 async def test_register_is_rate_limited_apart_from_login(
-    database_url: str, tmp_path: Path, db: asyncpg.Connection
+    database_url: str, tmp_path: Path, committed: asyncpg.Connection
 ) -> None:
     app = create_app(limited_settings(database_url, tmp_path, auth_rate_limit="2/minute"))
     emails = [f"burst-{secrets.token_hex(4)}@example.com" for _ in range(3)]
@@ -262,7 +262,9 @@ async def test_register_is_rate_limited_apart_from_login(
             )
     assert registered == [201, 201, 429]
     assert login.status_code == 200  # registering spent none of the logins
-    stored = await db.fetchval("SELECT count(*) FROM users WHERE email = ANY($1::text[])", emails)
+    stored = await committed.fetchval(
+        "SELECT count(*) FROM users WHERE email = ANY($1::text[])", emails
+    )
     assert stored == 2
 
 
@@ -284,13 +286,15 @@ async def test_rate_limit_is_shared_through_redis(database_url: str, tmp_path: P
     settings = limited_settings(database_url, tmp_path, auth_rate_limit="2/minute", REDIS_URL=url)
     # An address no earlier run used: Redis keeps the counters between runs.
     address = (f"2001:db8::{secrets.token_hex(2)}:{secrets.token_hex(2)}", 5000)
+    # And an account no earlier run used: failed logins also count per account.
+    email = f"x-{secrets.token_hex(4)}@example.com"
     statuses = []
     for _ in range(2):
         app = create_app(settings)
         async with app.router.lifespan_context(app), client_of(app, address) as client:
             for _ in range(2):
                 response = await client.post(
-                    "/v1/auth/login", json={"email": "x@example.com", "password": "whatever1"}
+                    "/v1/auth/login", json={"email": email, "password": "whatever1"}
                 )
                 statuses.append(response.status_code)
     assert statuses == [401, 401, 429, 429]

@@ -137,11 +137,11 @@ def test_serve_hands_uvicorn_the_trusted_proxies(
 
 
 async def test_failed_logins_are_limited_per_account_across_addresses(
-    database_url: str, tmp_path: Path, db: asyncpg.Connection
+    database_url: str, tmp_path: Path, committed: asyncpg.Connection
 ) -> None:
     """A botnet (one guess per address) meets the account's limit; unknown emails alike,
     so the limit does not tell which accounts exist."""
-    await make_user(db, email="target@example.com")
+    await make_user(committed, email="target@example.com")
     settings = limited_settings(database_url, tmp_path, login_account_rate_limit="3/minute")
     app = create_app(settings)
     try:
@@ -153,13 +153,13 @@ async def test_failed_logins_are_limited_per_account_across_addresses(
             # Another account is not affected.
             assert await statuses(app, [("203.0.113.99", {}, BAD)]) == [401]
     finally:
-        await db.execute("DELETE FROM users WHERE email = 'target@example.com'")
+        await committed.execute("DELETE FROM users WHERE email = 'target@example.com'")
 
 
 async def test_an_attacker_cannot_lock_the_customer_out_of_their_usual_address(
-    database_url: str, tmp_path: Path, db: asyncpg.Connection
+    database_url: str, tmp_path: Path, committed: asyncpg.Connection
 ) -> None:
-    await make_user(db, email="victim@example.com")
+    await make_user(committed, email="victim@example.com")
     settings = limited_settings(database_url, tmp_path, login_account_rate_limit="3/minute")
     app = create_app(settings)
     right = {"email": "victim@example.com", "password": PASSWORD}
@@ -176,4 +176,4 @@ async def test_an_attacker_cannot_lock_the_customer_out_of_their_usual_address(
             after = [("198.51.100.7", {}, right), ("192.0.2.44", {}, right)]
             assert await statuses(app, after) == [200, 429]
     finally:
-        await db.execute("DELETE FROM users WHERE email = 'victim@example.com'")
+        await committed.execute("DELETE FROM users WHERE email = 'victim@example.com'")

@@ -90,7 +90,7 @@ async def test_password_change_applies_the_policy(
 
 
 async def test_the_shop_name_comes_from_the_settings(
-    database_url: str, tmp_path: Path, db: asyncpg.Connection
+    database_url: str, tmp_path: Path, committed: asyncpg.Connection
 ) -> None:
     settings = Settings(
         DATABASE_URL=database_url, data_dir=tmp_path, rate_limits="off", shop_name="Chez Nous"
@@ -108,7 +108,7 @@ async def test_the_shop_name_comes_from_the_settings(
                 for p in bodies
             ]
     finally:
-        await db.execute("DELETE FROM users WHERE email = 'shop@example.com'")
+        await committed.execute("DELETE FROM users WHERE email = 'shop@example.com'")
     assert statuses == [422, 422, 422]
 
 

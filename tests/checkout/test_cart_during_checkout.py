@@ -7,7 +7,7 @@ checkout between its statements with a lock on `products` that another session h
 mode lets checkout lock its product rows and write the order, and stops it at the stock
 update), edit the cart meanwhile, then let the checkout go on.
 
-They commit through real connections, so each uses the `client` fixture's truncation.
+They commit through real connections (the `committed` fixture cleans up after them).
 """
 
 import asyncio
@@ -35,7 +35,7 @@ WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_ba
 
 @pytest.fixture
 async def shop(
-    database_url: str, tmp_path: Path, client: httpx.AsyncClient, db: asyncpg.Connection
+    database_url: str, tmp_path: Path, committed: asyncpg.Connection
 ) -> AsyncIterator[tuple[httpx.AsyncClient, Account]]:
     settings = Settings(
         DATABASE_URL=database_url, data_dir=tmp_path, pool_min=1, pool_max=10, rate_limits="off"
@@ -44,7 +44,7 @@ async def shop(
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
-            buyer = minted(app, await make_user(db, email="buyer@example.com"), "")
+            buyer = minted(app, await make_user(committed, email="buyer@example.com"), "")
             yield http, buyer
 
 
@@ -97,10 +97,13 @@ async def _done_or_waiting(task: asyncio.Task[httpx.Response], watcher: asyncpg.
 
 
 async def test_a_line_removed_during_checkout_is_in_the_order_and_its_stock_taken(
-    shop: tuple[httpx.AsyncClient, Account], db: asyncpg.Connection, database_url: str
+    shop: tuple[httpx.AsyncClient, Account], committed: asyncpg.Connection, database_url: str
 ) -> None:
     http, buyer = shop
-    mug, tea = await stocked(db, "Mug", 10, "8.00"), await stocked(db, "Tea", 10, "4.00")
+    mug, tea = (
+        await stocked(committed, "Mug", 10, "8.00"),
+        await stocked(committed, "Tea", 10, "4.00"),
+    )
     for product in (mug, tea):
         response = await http.put(
             f"/v1/cart/items/{product}", json={"quantity": 2}, headers=buyer.headers
@@ -111,7 +114,7 @@ async def test_a_line_removed_during_checkout_is_in_the_order_and_its_stock_take
         http,
         buyer,
         database_url,
-        db,
+        committed,
         lambda: http.delete(f"/v1/cart/items/{tea}", headers=buyer.headers),
     )
 
@@ -122,24 +125,27 @@ async def test_a_line_removed_during_checkout_is_in_the_order_and_its_stock_take
         ("Tea", 2),
     ]
     assert placed.json()["total"] == "24.00"
-    assert dict(await db.fetch("SELECT name, stock FROM products")) == {"Mug": 8, "Tea": 8}
-    await check(db)
+    assert dict(await committed.fetch("SELECT name, stock FROM products")) == {"Mug": 8, "Tea": 8}
+    await check(committed)
     # Cancelling puts back exactly what left, no more.
     cancelled = await http.post(f"/v1/orders/{placed.json()['id']}/cancel", headers=buyer.headers)
     assert cancelled.status_code == 200
-    assert dict(await db.fetch("SELECT name, stock FROM products")) == {"Mug": 10, "Tea": 10}
-    await check(db)
+    assert dict(await committed.fetch("SELECT name, stock FROM products")) == {"Mug": 10, "Tea": 10}
+    await check(committed)
 
 
 async def test_emptying_and_setting_lines_wait_for_a_running_checkout(
-    shop: tuple[httpx.AsyncClient, Account], db: asyncpg.Connection, database_url: str
+    shop: tuple[httpx.AsyncClient, Account], committed: asyncpg.Connection, database_url: str
 ) -> None:
     http, buyer = shop
-    mug, tea = await stocked(db, "Mug", 10, "8.00"), await stocked(db, "Tea", 10, "4.00")
+    mug, tea = (
+        await stocked(committed, "Mug", 10, "8.00"),
+        await stocked(committed, "Tea", 10, "4.00"),
+    )
     await http.put(f"/v1/cart/items/{mug}", json={"quantity": 1}, headers=buyer.headers)
 
     placed, emptied = await checkout_paused_while(
-        http, buyer, database_url, db, lambda: http.delete("/v1/cart", headers=buyer.headers)
+        http, buyer, database_url, committed, lambda: http.delete("/v1/cart", headers=buyer.headers)
     )
     assert (placed.status_code, emptied.status_code) == (201, 204)
     assert [i["name"] for i in placed.json()["items"]] == ["Mug"]
@@ -149,12 +155,12 @@ async def test_emptying_and_setting_lines_wait_for_a_running_checkout(
         http,
         buyer,
         database_url,
-        db,
+        committed,
         lambda: http.put(f"/v1/cart/items/{tea}", json={"quantity": 5}, headers=buyer.headers),
     )
     assert (placed.status_code, set_line.status_code) == (201, 200)
     # The new line came after the order: it is in the cart, not in the order.
     assert [(i["name"], i["quantity"]) for i in placed.json()["items"]] == [("Mug", 3)]
     assert [(i["name"], i["quantity"]) for i in set_line.json()["items"]] == [("Tea", 5)]
-    assert dict(await db.fetch("SELECT name, stock FROM products")) == {"Mug": 6, "Tea": 10}
-    await check(db)
+    assert dict(await committed.fetch("SELECT name, stock FROM products")) == {"Mug": 6, "Tea": 10}
+    await check(committed)

@@ -151,22 +151,22 @@ async def race_app(database_url: str, tmp_path: Path) -> AsyncIterator[FastAPI]:
 
 @pytest.fixture
 async def racers(
-    race_app: FastAPI, client: httpx.AsyncClient, db: asyncpg.Connection
+    race_app: FastAPI, committed: asyncpg.Connection
 ) -> AsyncIterator[tuple[httpx.AsyncClient, list[Account]]]:
     transport = httpx.ASGITransport(app=race_app)
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as race:
         people = [
-            minted(race_app, await make_user(db, email=f"racer{i}@example.com"), "")
+            minted(race_app, await make_user(committed, email=f"racer{i}@example.com"), "")
             for i in range(50)
         ]
         yield race, people
 
 
 async def test_fifty_customers_race_for_ten_items(
-    racers: tuple[httpx.AsyncClient, list[Account]], db: asyncpg.Connection
+    racers: tuple[httpx.AsyncClient, list[Account]], committed: asyncpg.Connection
 ) -> None:
     race, people = racers
-    product = await stocked(db, "Last ten", 10)
+    product = await stocked(committed, "Last ten", 10)
     for person in people:
         await put(race, person, product, 1)
 
@@ -175,33 +175,33 @@ async def test_fifty_customers_race_for_ten_items(
     )
     statuses = sorted(a.status_code for a in answers)
     assert statuses == [201] * 10 + [409] * 40
-    assert await db.fetchval("SELECT stock FROM products WHERE id = $1::uuid", product) == 0
-    assert await db.fetchval("SELECT count(*) FROM orders") == 10
-    await check(db)
+    assert await committed.fetchval("SELECT stock FROM products WHERE id = $1::uuid", product) == 0
+    assert await committed.fetchval("SELECT count(*) FROM orders") == 10
+    await check(committed)
 
 
 async def test_twenty_copies_of_one_checkout_make_one_order(
-    racers: tuple[httpx.AsyncClient, list[Account]], db: asyncpg.Connection
+    racers: tuple[httpx.AsyncClient, list[Account]], committed: asyncpg.Connection
 ) -> None:
     race, people = racers
     buyer = people[0]
-    product = await stocked(db, "P", 100)
+    product = await stocked(committed, "P", 100)
     await put(race, buyer, product, 3)
     headers = buyer.headers | key()
     answers = await asyncio.gather(*(race.post("/v1/checkout", headers=headers) for _ in range(20)))
     assert {a.status_code for a in answers} == {201}
     assert len({a.json()["id"] for a in answers}) == 1
     assert sum(a.headers.get("Idempotency-Replay") == "true" for a in answers) == 19
-    assert await db.fetchval("SELECT count(*) FROM orders") == 1
-    assert await db.fetchval("SELECT stock FROM products WHERE id = $1::uuid", product) == 97
-    await check(db)
+    assert await committed.fetchval("SELECT count(*) FROM orders") == 1
+    assert await committed.fetchval("SELECT stock FROM products WHERE id = $1::uuid", product) == 97
+    await check(committed)
 
 
 async def test_opposite_cart_orders_never_deadlock_a_client(
-    racers: tuple[httpx.AsyncClient, list[Account]], db: asyncpg.Connection
+    racers: tuple[httpx.AsyncClient, list[Account]], committed: asyncpg.Connection
 ) -> None:
     race, people = racers
-    first, second = await stocked(db, "A", 1000), await stocked(db, "B", 1000)
+    first, second = await stocked(committed, "A", 1000), await stocked(committed, "B", 1000)
     alice, bob = people[0], people[1]
     for _ in range(15):
         # Alice adds A then B, Bob B then A: without a global lock order, a deadlock.
@@ -214,5 +214,5 @@ async def test_opposite_cart_orders_never_deadlock_a_client(
             race.post("/v1/checkout", headers=bob.headers | key()),
         )
         assert [a.status_code for a in answers] == [201, 201]
-    assert await db.fetchval("SELECT count(*) FROM orders") == 30
-    await check(db)
+    assert await committed.fetchval("SELECT count(*) FROM orders") == 30
+    await check(committed)

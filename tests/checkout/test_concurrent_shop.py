@@ -36,7 +36,7 @@ PRODUCTS = 6
 
 @pytest.fixture
 async def shop_app(
-    database_url: str, tmp_path: Path, client: httpx.AsyncClient
+    database_url: str, tmp_path: Path, committed: asyncpg.Connection
 ) -> AsyncIterator[FastAPI]:
     settings = Settings(
         DATABASE_URL=database_url,
@@ -129,13 +129,13 @@ class Customer:
 
 
 async def test_customers_editing_carts_during_checkouts_never_break_the_stock(
-    shop_app: FastAPI, db: asyncpg.Connection
+    shop_app: FastAPI, committed: asyncpg.Connection
 ) -> None:
     seed = int(os.environ.get("COMPTOIR_SHOP_SEED") or random.randrange(1 << 32))
-    products = [await stocked(db, f"P{i}", 60, f"{i + 1}.50") for i in range(PRODUCTS)]
-    admin = minted(shop_app, await make_user(db, email="boss@example.com", role="admin"), "")
+    products = [await stocked(committed, f"P{i}", 60, f"{i + 1}.50") for i in range(PRODUCTS)]
+    admin = minted(shop_app, await make_user(committed, email="boss@example.com", role="admin"), "")
     people = [
-        minted(shop_app, await make_user(db, email=f"shopper{i}@example.com"), "")
+        minted(shop_app, await make_user(committed, email=f"shopper{i}@example.com"), "")
         for i in range(CUSTOMERS)
     ]
     transport = httpx.ASGITransport(app=shop_app)
@@ -146,9 +146,9 @@ async def test_customers_editing_carts_during_checkouts_never_break_the_stock(
                 for n, person in enumerate(people)
             )
         )
-    orders = await db.fetchval("SELECT count(*) FROM orders")
+    orders = await committed.fetchval("SELECT count(*) FROM orders")
     assert orders > CUSTOMERS, f"seed {seed}: too few orders ({orders}) to have tested much"
     try:
-        await check(db)
+        await check(committed)
     except AssertionError as failure:
         raise AssertionError(f"seed {seed} (COMPTOIR_SHOP_SEED): {failure}") from None

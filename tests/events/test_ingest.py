@@ -163,7 +163,7 @@ async def test_concurrent_batches_all_land_and_counts_add_up(
 
 
 async def test_events_are_rate_limited_per_address(
-    database_url: str, tmp_path: Path, db: asyncpg.Connection
+    database_url: str, tmp_path: Path, committed: asyncpg.Connection
 ) -> None:
     app = create_app(limited_settings(database_url, tmp_path, events_rate_limit="2/minute"))
     try:
@@ -175,7 +175,7 @@ async def test_events_are_rate_limited_per_address(
                 ]
                 refused = await client.post("/v1/events", json={"event_type": "x"})
     finally:
-        await db.execute("TRUNCATE analytics_events")
+        await committed.execute("TRUNCATE analytics_events")
     assert statuses == [202, 202, 429]
     assert refused.headers["content-type"] == "application/problem+json"
     assert 1 <= int(refused.headers["Retry-After"]) <= 60
@@ -210,7 +210,7 @@ def sized_batch(size: int) -> dict[str, list[dict[str, object]]]:
 
 
 async def test_events_are_bounded_in_bytes_per_address(
-    database_url: str, tmp_path: Path, db: asyncpg.Connection
+    database_url: str, tmp_path: Path, committed: asyncpg.Connection
 ) -> None:
     """Requests alone let one address store gigabytes a minute: bytes are counted too."""
     settings = limited_settings(database_url, tmp_path, events_bytes_rate_limit="20000/hour")
@@ -224,7 +224,7 @@ async def test_events_are_bounded_in_bytes_per_address(
             async with client_of(app, ("203.0.113.21", 5000)) as other:
                 elsewhere = await other.post("/v1/events", json=sized_batch(6000))
     finally:
-        await db.execute("TRUNCATE analytics_events")
+        await committed.execute("TRUNCATE analytics_events")
     # The budget is checked before and spent after: the request that crosses it lands.
     assert [a.status_code for a in answers] == [202, 202, 429]
     assert answers[2].headers["content-type"] == "application/problem+json"
@@ -234,7 +234,7 @@ async def test_events_are_bounded_in_bytes_per_address(
 
 
 async def test_events_from_all_addresses_are_bounded_per_day(
-    database_url: str, tmp_path: Path, db: asyncpg.Connection
+    database_url: str, tmp_path: Path, committed: asyncpg.Connection
 ) -> None:
     """A botnet, each address under its own budget, still meets the shop's daily one."""
     settings = limited_settings(database_url, tmp_path, events_bytes_daily_limit="30000/day")
@@ -247,5 +247,5 @@ async def test_events_from_all_addresses_are_bounded_per_day(
                     response = await client.post("/v1/events", json=sized_batch(8000))
                     statuses.append(response.status_code)
     finally:
-        await db.execute("TRUNCATE analytics_events")
+        await committed.execute("TRUNCATE analytics_events")
     assert statuses == [202, 202, 202, 429]

@@ -19,7 +19,7 @@ import asyncpg
 import httpx
 import pytest
 
-from comptoir.events.partitions import (
+from comptoir.db.partitions import (
     add_months,
     maintain_partitions,
     partition_name,

@@ -11,7 +11,8 @@ import httpx
 import pytest
 
 from comptoir.app import create_app
-from comptoir.db.context import Database, of_user
+from comptoir.db.door import customer
+from comptoir.deps import get_doors
 from comptoir.leads import export
 from comptoir.leads.queries import LeadFilter
 from tests.conftest import client_of, limited_settings
@@ -57,7 +58,7 @@ async def test_bad_leads_are_422_and_nothing_is_stored(
 
 
 async def test_leads_are_rate_limited_per_address(
-    database_url: str, tmp_path: Path, db: asyncpg.Connection
+    database_url: str, tmp_path: Path, committed: asyncpg.Connection
 ) -> None:
     app = create_app(limited_settings(database_url, tmp_path, leads_rate_limit="2/minute"))
     try:
@@ -68,8 +69,8 @@ async def test_leads_are_rate_limited_per_address(
             async with client_of(app, ("198.51.100.10", 5000)) as client:
                 elsewhere = await client.post("/v1/leads", json=GOOD)
     finally:
-        stored = await db.fetchval("SELECT count(*) FROM leads")
-        await db.execute("TRUNCATE leads")
+        stored = await committed.fetchval("SELECT count(*) FROM leads")
+        await committed.execute("TRUNCATE leads")
     assert statuses == [201, 201, 429]
     assert 1 <= int(refused.headers["Retry-After"]) <= 60
     assert elsewhere.status_code == 201
@@ -161,11 +162,11 @@ async def test_csv_export_streams_in_bounded_chunks(
         "        now() - make_interval(secs => i)"
         " FROM generate_series(1, 2500) AS i"
     )
-    database: Database = app.state.database  # type: ignore[attr-defined]
+    doors = await app.dependency_overrides[get_doors]()  # type: ignore[attr-defined]
     chunks = [
         chunk
         async for chunk in export.leads_csv(
-            database, of_user(admin.id, "admin"), filters=LeadFilter(), chunk_rows=200
+            doors.to(customer(admin.id, "admin")), filters=LeadFilter(), chunk_rows=200
         )
     ]
     # 2,500 rows leave in 13 pieces of at most 200 rows: never the whole export at once.

@@ -45,6 +45,8 @@ async def test_a_served_request_shows_in_the_metrics_with_its_route_and_status(
     assert (await client.get(f"/v1/products/{product}")).status_code == 200
     nowhere = "/v1/products/00000000-0000-0000-0000-000000000000"
     assert (await client.get(nowhere)).status_code == 404
+    # Readiness asks the pool itself (the requests above ran on the test's connection).
+    assert (await client.get("/readyz")).status_code == 200
     after = await scrape(client, admin)
 
     route = {"method": "GET", "route": "/v1/products/{product_id}"}

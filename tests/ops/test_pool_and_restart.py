@@ -22,13 +22,13 @@ SCRAPER = "scraper-token-for-tests"
 
 
 async def test_requests_beyond_a_busy_pool_get_503_with_retry_after_within_the_bound(
-    settings: Settings, db: asyncpg.Connection
+    settings: Settings, committed: asyncpg.Connection
 ) -> None:
     app = create_app(
         settings.model_copy(update={"pool_min": 0, "pool_max": 2, "pool_wait_ms": WAIT_MS})
     )
-    product = await make_product(db, name="Lampe", stock=10)
-    admin = await make_user(db, email="pool-admin@example.com", role="admin")
+    product = await make_product(committed, name="Lampe", stock=10)
+    admin = await make_user(committed, email="pool-admin@example.com", role="admin")
     blocker = await asyncpg.connect(settings.database_url)
     try:
         async with app.router.lifespan_context(app):
@@ -47,7 +47,7 @@ async def test_requests_beyond_a_busy_pool_get_503_with_retry_after_within_the_b
                     )
                     for _ in range(2)
                 ]
-                await wait_for_lock_waiters(db, 2)
+                await wait_for_lock_waiters(committed, 2)
                 started = time.monotonic()
                 refused = await client.get(f"/v1/products/{product}")
                 waited = time.monotonic() - started
@@ -56,8 +56,8 @@ async def test_requests_beyond_a_busy_pool_get_503_with_retry_after_within_the_b
                 done = await asyncio.gather(*slow)
     finally:
         await blocker.close()
-        await db.execute("DELETE FROM products WHERE id = $1", product)
-        await db.execute("DELETE FROM users WHERE id = $1", admin)
+        await committed.execute("DELETE FROM products WHERE id = $1", product)
+        await committed.execute("DELETE FROM users WHERE id = $1", admin)
     assert refused.status_code == 503, refused.text
     assert refused.headers["retry-after"] == "1"
     assert refused.headers["content-type"] == "application/problem+json"

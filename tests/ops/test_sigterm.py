@@ -58,12 +58,14 @@ def start_server(database_url: str, tmp_path: Path) -> tuple[subprocess.Popen[st
 
 
 async def test_sigterm_lets_the_checkouts_in_flight_complete(
-    database_url: str, db: asyncpg.Connection, tmp_path: Path
+    database_url: str, committed: asyncpg.Connection, tmp_path: Path
 ) -> None:
-    lamp = await make_product(db, name=f"Lampe {uuid.uuid4().hex[:6]}", price=Decimal("9.50"))
-    buyers = [await make_user(db) for _ in range(BUYERS)]
+    lamp = await make_product(
+        committed, name=f"Lampe {uuid.uuid4().hex[:6]}", price=Decimal("9.50")
+    )
+    buyers = [await make_user(committed) for _ in range(BUYERS)]
     for buyer in buyers:
-        await make_cart(db, buyer, lines={lamp: 1})
+        await make_cart(committed, buyer, lines={lamp: 1})
     process, base = await asyncio.to_thread(start_server, database_url, tmp_path)
     blocker = await asyncpg.connect(database_url)
     try:
@@ -72,7 +74,7 @@ async def test_sigterm_lets_the_checkouts_in_flight_complete(
         await blocker.execute("SELECT 1 FROM products WHERE id = $1 FOR UPDATE", lamp)
         async with httpx.AsyncClient(base_url=base, timeout=30) as client:
             checkouts = [asyncio.create_task(checkout(client, buyer)) for buyer in buyers]
-            await wait_for_lock_waiters(db, BUYERS)  # all three are inside place_order
+            await wait_for_lock_waiters(committed, BUYERS)  # all three are inside place_order
 
             process.send_signal(signal.SIGTERM)
             await asyncio.sleep(0.5)
@@ -86,13 +88,13 @@ async def test_sigterm_lets_the_checkouts_in_flight_complete(
             process.kill()
             process.wait()
     try:
-        await check_drained(db, process, answers, refused, output, buyers, lamp)
+        await check_drained(committed, process, answers, refused, output, buyers, lamp)
     finally:
-        await db.execute(f"TRUNCATE {TABLES}, idempotency_keys CASCADE")
+        await committed.execute(f"TRUNCATE {TABLES}, idempotency_keys CASCADE")
 
 
 async def check_drained(
-    db: asyncpg.Connection,
+    committed: asyncpg.Connection,
     process: subprocess.Popen[str],
     answers: list[httpx.Response],
     refused: bool,
@@ -110,11 +112,11 @@ async def check_drained(
         json.loads(line) for line in output.splitlines() if '"route": "/v1/checkout"' in line
     ]
     assert [line["status"] for line in drained] == [201] * BUYERS
-    placed = await db.fetchval(
+    placed = await committed.fetchval(
         "SELECT count(*) FROM orders WHERE user_id = ANY($1::uuid[])", buyers
     )
     assert placed == BUYERS
-    assert await db.fetchval("SELECT stock FROM products WHERE id = $1", lamp) == 10 - BUYERS
+    assert await committed.fetchval("SELECT stock FROM products WHERE id = $1", lamp) == 10 - BUYERS
 
 
 async def checkout(client: httpx.AsyncClient, buyer: uuid.UUID) -> httpx.Response:

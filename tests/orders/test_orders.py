@@ -23,12 +23,25 @@ async def place(client: httpx.AsyncClient, who: Account, lines: dict[str, int]) 
     return order
 
 
+async def one_second_apart(db: asyncpg.Connection, orders: list[str]) -> None:
+    """Orders placed in one test share its transaction's now(); in a shop each checkout is a
+    transaction of its own, a moment after the last: date them so."""
+    await db.execute(
+        "UPDATE orders AS o SET created_at = o.created_at - make_interval(secs => n)"
+        " FROM unnest($1::uuid[]) WITH ORDINALITY AS placed (id, k),"
+        " LATERAL (SELECT cardinality($1::uuid[]) - placed.k AS n) AS later"
+        " WHERE o.id = placed.id",
+        orders,
+    )
+
+
 async def test_history_newest_first_in_pages(
     client: httpx.AsyncClient, db: asyncpg.Connection, customer: Account, other_customer: Account
 ) -> None:
     product = await stocked(db, "P", 100)
     placed = [(await place(client, customer, {product: 1}))["id"] for _ in range(5)]
     await place(client, other_customer, {product: 1})
+    await one_second_apart(db, placed)
 
     seen: list[str] = []
     cursor = None
@@ -142,6 +155,7 @@ async def test_admin_lists_orders_by_status(
 ) -> None:
     product = await stocked(db, "P", 50)
     orders = [await place(client, customer, {product: 1}) for _ in range(4)]
+    await one_second_apart(db, [order["id"] for order in orders])
     for order in orders[:2]:
         await client.post(
             f"/v1/admin/orders/{order['id']}/status", json={"status": "paid"}, headers=admin.headers

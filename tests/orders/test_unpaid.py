@@ -2,7 +2,7 @@
 and an order left unpaid past its time is cancelled and its stock put back, by `comptoir
 serve` in the background and by `comptoir db maintain`.
 
-These commit through real connections: each uses the `client` fixture's truncation.
+Most commit through real connections, with an app on its own pool (`committed` cleans up).
 """
 
 import asyncio
@@ -18,6 +18,7 @@ from fastapi import FastAPI
 
 from comptoir.app import create_app
 from comptoir.db import maintain
+from comptoir.orders.service import expiry_chore
 from comptoir.settings import Settings
 from tests.checkout.invariants import check, stocked
 from tests.conftest import client_of
@@ -37,7 +38,7 @@ def policy(database_url: str, tmp_path: Path, **overrides: int) -> Settings:
 
 @pytest.fixture
 async def capped(
-    database_url: str, tmp_path: Path, client: httpx.AsyncClient
+    database_url: str, tmp_path: Path, committed: asyncpg.Connection
 ) -> AsyncIterator[FastAPI]:
     app = create_app(policy(database_url, tmp_path, max_pending_orders=2))
     async with app.router.lifespan_context(app):
@@ -57,8 +58,9 @@ async def order(
 
 
 async def test_a_customer_leaves_at_most_the_setting_s_orders_unpaid(
-    capped: FastAPI, db: asyncpg.Connection
+    capped: FastAPI, committed: asyncpg.Connection
 ) -> None:
+    db = committed
     buyer = minted(capped, await make_user(db, email="hoarder@example.com"), "")
     product = await stocked(db, "Limited edition", 2500)
     async with client_of(capped) as http:
@@ -99,10 +101,22 @@ async def test_a_total_too_large_for_an_order_is_a_clear_422(
     assert await db.fetchval("SELECT stock FROM products") == 10
 
 
+@pytest.fixture
+async def shop(
+    database_url: str, tmp_path: Path, committed: asyncpg.Connection
+) -> AsyncIterator[tuple[httpx.AsyncClient, Account]]:
+    """An app on its own pool, without the sweep: orders placed here are committed, for
+    `db maintain` and another app to find."""
+    app = create_app(policy(database_url, tmp_path))
+    async with app.router.lifespan_context(app), client_of(app) as http:
+        yield http, minted(app, await make_user(committed, email="slow@example.com"), "")
+
+
 async def placed_hours_ago(
-    client: httpx.AsyncClient, db: asyncpg.Connection, who: Account, product: str, hours: int
+    shop: tuple[httpx.AsyncClient, Account], db: asyncpg.Connection, product: str, hours: int
 ) -> str:
-    response = await order(client, who, product, 2)
+    http, who = shop
+    response = await order(http, who, product, 2)
     assert response.status_code == 201
     order_id: str = response.json()["id"]
     await db.execute(
@@ -119,23 +133,24 @@ async def statuses(db: asyncpg.Connection) -> dict[str, str]:
 
 
 async def test_db_maintain_cancels_orders_left_unpaid_past_their_time(
-    client: httpx.AsyncClient, db: asyncpg.Connection, customer: Account, database_url: str
+    shop: tuple[httpx.AsyncClient, Account], committed: asyncpg.Connection, database_url: str
 ) -> None:
+    db = committed
     product = await stocked(db, "Tea", 20)
-    stale = await placed_hours_ago(client, db, customer, product, 3)
-    fresh = await placed_hours_ago(client, db, customer, product, 0)
-    paid = await placed_hours_ago(client, db, customer, product, 5)
+    stale = await placed_hours_ago(shop, db, product, 3)
+    fresh = await placed_hours_ago(shop, db, product, 0)
+    paid = await placed_hours_ago(shop, db, product, 5)
     await db.execute("UPDATE orders SET status = 'paid' WHERE id = $1::uuid", paid)
     assert await db.fetchval("SELECT stock FROM products") == 14
 
     dry = await maintain.run(
-        database_url, retention_months=None, pending_order_ttl=timedelta(hours=1), dry_run=True
+        database_url, retention_months=None, chores=[expiry_chore(timedelta(hours=1))], dry_run=True
     )
     assert "would cancel 1 unpaid orders older than 1:00:00" in dry
     assert (await statuses(db))[stale] == "pending"
 
     done = await maintain.run(
-        database_url, retention_months=None, pending_order_ttl=timedelta(hours=1)
+        database_url, retention_months=None, chores=[expiry_chore(timedelta(hours=1))]
     )
     assert "cancelled 1 unpaid orders older than 1:00:00; stock put back" in done
     assert await statuses(db) == {stale: "cancelled", fresh: "pending", paid: "paid"}
@@ -144,17 +159,17 @@ async def test_db_maintain_cancels_orders_left_unpaid_past_their_time(
 
 
 async def test_serve_cancels_expired_orders_in_the_background(
-    client: httpx.AsyncClient,
-    db: asyncpg.Connection,
-    customer: Account,
+    shop: tuple[httpx.AsyncClient, Account],
+    committed: asyncpg.Connection,
     database_url: str,
     tmp_path: Path,
 ) -> None:
+    db = committed
     product = await stocked(db, "Tea", 20)
-    stale = await placed_hours_ago(client, db, customer, product, 2)
-    fresh = await placed_hours_ago(client, db, customer, product, 0)
+    stale = await placed_hours_ago(shop, db, product, 2)
+    fresh = await placed_hours_ago(shop, db, product, 0)
 
-    app = create_app(policy(database_url, tmp_path, pending_order_ttl_minutes=60))
+    app = create_app(policy(database_url, tmp_path / "swept", pending_order_ttl_minutes=60))
     async with app.router.lifespan_context(app):
         # The sweep runs as the app starts, then every minute.
         for _ in range(1000):

@@ -12,13 +12,13 @@ from uuid import UUID
 import asyncpg
 import pytest
 
-from comptoir.db.context import Context
+from comptoir.db.door import Caller
 from tests.factories import make_user
 
 APP_ROLE = "comptoir_app"
 
 
-async def act_as(conn: asyncpg.Connection, context: Context | None) -> None:
+async def act_as(conn: asyncpg.Connection, context: Caller | None) -> None:
     """From here to the end of the transaction, run as the app with `context` (None: the
     app's role with nothing said, as an anonymous request)."""
     await conn.execute(f"SET LOCAL ROLE {APP_ROLE}")

@@ -11,7 +11,7 @@ from uuid import UUID
 import asyncpg
 import pytest
 
-from comptoir.db.context import of_user
+from comptoir.db.door import customer
 from comptoir.db.server import app_database_url
 from comptoir.settings import Settings
 from tests.factories import make_user
@@ -105,7 +105,7 @@ async def test_no_customer_gets_an_empty_cart_and_writes_nothing(
     conn: asyncpg.Connection, shop: Shop, stool: UUID
 ) -> None:
     """A NULL customer (nobody) sets no context: the policies deny, as for anonymous."""
-    await act_as(conn, of_user(shop.alice, "customer"))  # even after someone was said
+    await act_as(conn, customer(shop.alice, "customer"))  # even after someone was said
     cart = json.loads(await conn.fetchval("SELECT cart_json(NULL, 'EUR')"))
     assert cart == {"items": [], "total": "0.00", "currency": "EUR"}
     assert await listed(conn, shop.listing["carts"]) == set()

@@ -16,7 +16,7 @@ import asyncpg
 import pytest
 
 from comptoir.carts.queries import CART_JSON
-from comptoir.db.context import of_user
+from comptoir.db.door import customer
 from comptoir.orders.queries import STATUS_PAGE, USER_PAGE
 from tests.rls.conftest import APP_ROLE, act_as
 
@@ -102,7 +102,7 @@ async def test_the_cart_reads_the_users_cart_and_its_lines_by_index(
 async def test_the_order_history_reads_the_users_orders_by_index(
     conn: asyncpg.Connection, filled: asyncpg.Record
 ) -> None:
-    await act_as(conn, of_user(filled["id"], "customer"))
+    await act_as(conn, customer(filled["id"], "customer"))
     shown = await plan(conn, USER_PAGE, filled["id"], None, None, 20, "EUR")
     assert "orders_user_id_created_at_idx" in shown
     assert "Seq Scan on orders" not in shown
@@ -112,7 +112,7 @@ async def test_an_orders_lines_are_read_by_index(
     conn: asyncpg.Connection, filled: asyncpg.Record
 ) -> None:
     order = await conn.fetchval("SELECT id FROM orders WHERE user_id = $1 LIMIT 1", filled["id"])
-    await act_as(conn, of_user(filled["id"], "customer"))
+    await act_as(conn, customer(filled["id"], "customer"))
     shown = await plan(
         conn,
         "SELECT oi.product_id, oi.quantity FROM orders AS o"
@@ -131,7 +131,7 @@ async def test_the_back_office_filters_orders_by_status_with_its_index(
     # an index condition. The staff role has no customer filter, so it is one. (Sequential
     # scans off: on a table this small the planner may prefer one; the point is whether the
     # index can serve the filter at all.)
-    await act_as(conn, of_user(filled["id"], "admin"))
+    await act_as(conn, customer(filled["id"], "admin"))
     await conn.execute("SET LOCAL enable_seqscan = off")
     shown = await plan(conn, STATUS_PAGE, "cancelled", None, None, 20, "EUR")
     assert "orders_status_created_at_idx" in shown, shown
@@ -143,7 +143,7 @@ async def test_a_query_that_forgets_the_user_still_reads_one_cart_by_index(
     conn: asyncpg.Connection, filled: asyncpg.Record
 ) -> None:
     """The policy alone is an index condition: a forgotten filter costs no full scan."""
-    await act_as(conn, of_user(filled["id"], "customer"))
+    await act_as(conn, customer(filled["id"], "customer"))
     shown = await plan(conn, "SELECT product_id, quantity FROM cart_items")
     assert "cart_items_cart_id_idx" in shown
     assert "carts_user_id_key" in shown

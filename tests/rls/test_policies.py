@@ -8,7 +8,8 @@ and event for the back office, none without a context.
 import asyncpg
 import pytest
 
-from comptoir.db.context import ANONYMOUS, SYSTEM, Context, of_user
+from comptoir.db.door import PUBLIC as ANONYMOUS
+from comptoir.db.door import SYSTEM, Caller, customer
 from tests.rls.conftest import LISTING, Shop, act_as, listed
 
 TABLES = sorted(LISTING)
@@ -19,7 +20,7 @@ STAFF_SEES_ALL = ["orders", "order_items", "payment_events", "analytics_events"]
 async def test_a_customer_sees_only_their_own_rows(
     conn: asyncpg.Connection, shop: Shop, table: str
 ) -> None:
-    await act_as(conn, of_user(shop.alice, "customer"))
+    await act_as(conn, customer(shop.alice, "customer"))
     expected = set() if table == "payment_events" else shop.of(table, shop.alice)
     assert await listed(conn, shop.listing[table]) == expected
 
@@ -48,7 +49,7 @@ async def test_the_back_office_sees_every_customers_orders_payments_and_events(
 async def test_an_admin_sees_their_own_cart_and_keys_only(
     conn: asyncpg.Connection, shop: Shop, table: str
 ) -> None:
-    await act_as(conn, of_user(shop.bob, "admin"))
+    await act_as(conn, customer(shop.bob, "admin"))
     assert await listed(conn, shop.listing[table]) == shop.of(table, shop.bob)
 
 
@@ -67,7 +68,7 @@ TOUCH = {
 async def test_an_update_without_a_user_filter_changes_only_the_callers_rows(
     conn: asyncpg.Connection, shop: Shop, table: str
 ) -> None:
-    await act_as(conn, of_user(shop.alice, "customer"))
+    await act_as(conn, customer(shop.alice, "customer"))
     status = await conn.execute(f"UPDATE {table} SET {TOUCH[table]}")
     assert status == f"UPDATE {len(shop.of(table, shop.alice))}"
 
@@ -76,7 +77,7 @@ async def test_an_update_without_a_user_filter_changes_only_the_callers_rows(
 async def test_a_delete_without_a_user_filter_removes_only_the_callers_rows(
     conn: asyncpg.Connection, shop: Shop, table: str
 ) -> None:
-    await act_as(conn, of_user(shop.alice, "customer"))
+    await act_as(conn, customer(shop.alice, "customer"))
     await conn.execute(f"DELETE FROM {table}")
     await conn.execute("RESET ROLE")  # the owner again: every row
     remaining = await listed(conn, shop.listing[table])
@@ -86,7 +87,7 @@ async def test_a_delete_without_a_user_filter_removes_only_the_callers_rows(
 async def test_a_customer_cannot_write_rows_for_someone_else(
     conn: asyncpg.Connection, shop: Shop
 ) -> None:
-    await act_as(conn, of_user(shop.alice, "customer"))
+    await act_as(conn, customer(shop.alice, "customer"))
     bobs_cart = next(iter(shop.rows["carts"][shop.bob]))
     attempts = [
         ("INSERT INTO orders (user_id, total_amount) VALUES ($1, 0)", shop.bob),
@@ -111,7 +112,7 @@ async def test_a_customer_cannot_write_rows_for_someone_else(
 
 
 async def test_a_customer_cannot_record_a_payment(conn: asyncpg.Connection, shop: Shop) -> None:
-    await act_as(conn, of_user(shop.alice, "customer"))
+    await act_as(conn, customer(shop.alice, "customer"))
     with pytest.raises(asyncpg.InsufficientPrivilegeError, match="row-level security"):
         await conn.execute(
             "INSERT INTO payment_events (event_id, payment_intent_id, outcome, result, payload)"
@@ -134,7 +135,7 @@ async def test_anyone_may_record_an_anonymous_event_but_not_read_it(
 async def test_checkout_runs_under_the_policies(conn: asyncpg.Connection, shop: Shop) -> None:
     """place_order() writes an order, its lines and its key as the customer: every write
     passes the policies' checks, and the order is the customer's."""
-    await act_as(conn, of_user(shop.alice, "customer"))
+    await act_as(conn, customer(shop.alice, "customer"))
     placed = await conn.fetchval("SELECT place_order($1, 'rls-key', 'f', 'EUR', NULL)", shop.alice)
     assert '"order"' in placed
     assert len(await listed(conn, shop.listing["orders"])) == 2
@@ -165,8 +166,8 @@ async def test_the_context_ends_with_the_transaction(database_url: str) -> None:
     app = await asyncpg.connect(url)
     try:
         assert await app.fetchval("SELECT current_user") == "comptoir_app"
-        staff = Context(user_id=None, staff=True)
-        alice = of_user(staff_id := await app.fetchval("SELECT gen_random_uuid()"), "admin")
+        staff = Caller(user_id=None, staff=True)
+        alice = customer(staff_id := await app.fetchval("SELECT gen_random_uuid()"), "admin")
         async with app.transaction():
             for statement in [*staff.statements(), *alice.statements()]:
                 await app.execute(statement)

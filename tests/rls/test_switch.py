@@ -10,7 +10,7 @@ import pytest
 from fastapi import FastAPI
 
 from comptoir.app import create_app
-from comptoir.db.context import of_user
+from comptoir.db.door import customer
 from comptoir.db.server import app_database_url
 from comptoir.settings import Settings
 from tests.factories import make_user, minted
@@ -56,9 +56,9 @@ async def _owner(database_url: str) -> str:
 
 
 async def test_a_request_leaves_no_customer_on_its_pooled_connection(
-    rls_app: FastAPI, client: httpx.AsyncClient, db: asyncpg.Connection
+    rls_app: FastAPI, committed: asyncpg.Connection
 ) -> None:
-    account = minted(rls_app, await make_user(db, email="pooled@example.com"), "x")
+    account = minted(rls_app, await make_user(committed, email="pooled@example.com"), "x")
     transport = httpx.ASGITransport(app=rls_app)
     async with httpx.AsyncClient(transport=transport, base_url="http://comptoir.test") as c:
         assert (await c.get("/v1/cart", headers=account.headers)).status_code == 200
@@ -104,11 +104,19 @@ async def test_a_missing_app_role_stops_the_start_with_a_clear_word(
 
 
 async def test_a_failed_transaction_leaves_its_connection_clean(rls_app: FastAPI) -> None:
-    database = rls_app.state.database
-    someone = of_user(uuid4(), "customer")
-    with pytest.raises(asyncpg.DivisionByZeroError):
-        async with database.scoped(someone) as conn:
-            await conn.execute("SELECT 1 / 0")
+    someone = customer(uuid4(), "customer")
+
+    async def divide_by_zero(conn: asyncpg.Connection) -> None:
+        await conn.execute("SELECT 1 / 0")
+
+    doors = rls_app.state.doors
+    for verb in ("one", "transaction"):
+        with pytest.raises(asyncpg.DivisionByZeroError):
+            if verb == "one":
+                await doors.to(someone).one(divide_by_zero)
+            else:
+                async with doors.to(someone).transaction() as conn:
+                    await divide_by_zero(conn)
     pool = rls_app.state.pool
     async with pool.acquire() as first, pool.acquire() as second:
         for conn in (first, second):

@@ -3,18 +3,17 @@
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from comptoir.auth import queries
 from comptoir.auth.schemas import User
 from comptoir.auth.security import Claims, read_token
-from comptoir.db.deps import Pool
 from comptoir.db.door import Door, customer
-from comptoir.deps import DoorsDep
+from comptoir.deps import DoorsDep, JwtSecret, PublicDb
 from comptoir.errors import Forbidden, Unauthorized
 
-_bearer = HTTPBearer(auto_error=False, description="The access_token from /v1/auth/login.")
+bearer = HTTPBearer(auto_error=False, description="The access_token from /v1/auth/login.")
 
 
 @dataclass(frozen=True)
@@ -24,21 +23,24 @@ class Caller:
 
 
 async def get_caller(
-    request: Request,
-    pool: Pool,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    db: PublicDb,
+    jwt_secret: JwtSecret,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Caller:
     if credentials is None:
         raise Unauthorized("Authentication required: send Authorization: Bearer <token>.")
-    claims = read_token(request.app.state.jwt_secret, credentials.credentials)
+    claims = read_token(jwt_secret, credentials.credentials)
     if claims is None:
         raise Unauthorized()
-    row = await queries.fetch_token_user(
-        pool, user_id=claims.user_id, generation=claims.generation, jti=claims.jti
+    user = await db.one(
+        queries.fetch_token_user,
+        user_id=claims.user_id,
+        generation=claims.generation,
+        jti=claims.jti,
     )
-    if row is None:
+    if user is None:
         raise Unauthorized()
-    return Caller(User.model_validate(dict(row)), claims)
+    return Caller(user, claims)
 
 
 async def get_current_user(caller: Annotated[Caller, Depends(get_caller)]) -> User:
@@ -57,15 +59,15 @@ AdminUser = Annotated[User, Depends(get_admin)]
 
 
 async def get_optional_user(
-    request: Request,
-    pool: Pool,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    db: PublicDb,
+    jwt_secret: JwtSecret,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> User | None:
     """On public routes a token only widens what is shown; a bad one counts as none."""
     if credentials is None:
         return None
     try:
-        return (await get_caller(request, pool, credentials)).user
+        return (await get_caller(db, jwt_secret, credentials)).user
     except Unauthorized:
         return None
 

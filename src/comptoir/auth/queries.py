@@ -1,11 +1,12 @@
 """SQL of accounts and tokens."""
 
+from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
 import asyncpg
 
-from comptoir.db.pool import Executor
+from comptoir.auth.schemas import User
 from comptoir.errors import Conflict, Unprocessable
 
 USER_COLUMNS = "id, email::text AS email, role::text AS role, name, created_at"
@@ -16,11 +17,23 @@ class EmailTaken(Conflict):
         super().__init__("An account with this email already exists.")
 
 
+@dataclass(frozen=True)
+class Credentials:
+    id: UUID
+    password_hash: str | None
+    token_generation: int
+
+
 async def insert_user(
-    db: Executor, *, email: str, password_hash: str, name: str | None, role: str = "customer"
-) -> asyncpg.Record:
+    conn: asyncpg.Connection,
+    *,
+    email: str,
+    password_hash: str,
+    name: str | None,
+    role: str = "customer",
+) -> User:
     try:
-        row: asyncpg.Record = await db.fetchrow(
+        row = await conn.fetchrow(
             "INSERT INTO users (email, password_hash, name, role) VALUES ($1, $2, $3, $4)"
             f" RETURNING {USER_COLUMNS}",
             email,
@@ -32,25 +45,27 @@ async def insert_user(
         raise EmailTaken() from None
     except asyncpg.CheckViolationError:
         raise Unprocessable("This email address cannot be used.") from None
-    return row
+    return User.model_validate(dict(row))
 
 
-async def fetch_credentials(db: Executor, *, email: str) -> asyncpg.Record | None:
-    row: asyncpg.Record | None = await db.fetchrow(
+async def fetch_credentials(conn: asyncpg.Connection, *, email: str) -> Credentials | None:
+    row = await conn.fetchrow(
         "SELECT id, password_hash, token_generation FROM users WHERE email = $1", email
     )
-    return row
+    return Credentials(**row) if row else None
 
 
-async def fetch_password_hash(db: Executor, *, user_id: UUID) -> str | None:
-    value: str | None = await db.fetchval("SELECT password_hash FROM users WHERE id = $1", user_id)
+async def fetch_password_hash(conn: asyncpg.Connection, *, user_id: UUID) -> str | None:
+    value: str | None = await conn.fetchval(
+        "SELECT password_hash FROM users WHERE id = $1", user_id
+    )
     return value
 
 
 async def update_password_hash(
-    db: Executor, *, user_id: UUID, password_hash: str, revoke_tokens: bool
+    conn: asyncpg.Connection, *, user_id: UUID, password_hash: str, revoke_tokens: bool
 ) -> None:
-    await db.execute(
+    await conn.execute(
         "UPDATE users SET password_hash = $2,"
         " token_generation = token_generation + $3::int WHERE id = $1",
         user_id,
@@ -60,10 +75,10 @@ async def update_password_hash(
 
 
 async def fetch_token_user(
-    db: Executor, *, user_id: UUID, generation: int, jti: UUID
-) -> asyncpg.Record | None:
+    conn: asyncpg.Connection, *, user_id: UUID, generation: int, jti: UUID
+) -> User | None:
     """The token's user, if the token is still good: same generation, not logged out."""
-    row: asyncpg.Record | None = await db.fetchrow(
+    row = await conn.fetchrow(
         f"SELECT {USER_COLUMNS} FROM users"
         " WHERE id = $1 AND token_generation = $2"
         " AND NOT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = $3)",
@@ -71,13 +86,13 @@ async def fetch_token_user(
         generation,
         jti,
     )
-    return row
+    return User.model_validate(dict(row)) if row else None
 
 
 async def insert_revoked_token(
-    db: Executor, *, jti: UUID, user_id: UUID, expires_at: datetime
+    conn: asyncpg.Connection, *, jti: UUID, user_id: UUID, expires_at: datetime
 ) -> None:
-    await db.execute(
+    await conn.execute(
         "INSERT INTO revoked_tokens (jti, user_id, expires_at) VALUES ($1, $2, $3)"
         " ON CONFLICT (jti) DO NOTHING",
         jti,

@@ -6,13 +6,13 @@ from fastapi import APIRouter, Depends, Request, Response
 from limits import parse
 
 from comptoir.auth import queries
-from comptoir.auth.deps import CurrentCaller, CurrentUser
+from comptoir.auth.deps import CurrentCaller, CurrentUser, CustomerDb
 from comptoir.auth.passwords import check_password
 from comptoir.auth.schemas import Login, PasswordChange, Register, Token, User
 from comptoir.auth.security import hash_password, issue_token, verify_password
-from comptoir.db.deps import Pool
+from comptoir.deps import JwtSecret, PublicDb, RateLimitsDep, SettingsDep
 from comptoir.errors import Unauthorized
-from comptoir.ratelimit import RateLimits, client_address, limited
+from comptoir.ratelimit import client_address, limited
 
 router = APIRouter(tags=["auth"])
 
@@ -35,17 +35,18 @@ KNOWN_ADDRESS = parse("1/30 days")
         429: {"description": "Rate limited"},
     },
 )
-async def register(body: Register, request: Request, pool: Pool) -> User:
+async def register(body: Register, db: PublicDb, settings: SettingsDep) -> User:
     """Create a customer account. Emails compare case-insensitively. The password: 8 to 256
     characters, not only whitespace, not a common password, not the email or the shop's
     name (422 names the rule)."""
-    shop_name = request.app.state.settings.shop_name
-    check_password(body.password, email=body.email, shop_name=shop_name)
+    check_password(body.password, email=body.email, shop_name=settings.shop_name)
     password_hash = await hash_password(body.password)
-    row = await queries.insert_user(
-        pool, email=body.email.strip(), password_hash=password_hash, name=body.name or None
+    return await db.one(
+        queries.insert_user,
+        email=body.email.strip(),
+        password_hash=password_hash,
+        name=body.name or None,
     )
-    return User.model_validate(dict(row))
 
 
 @router.post(
@@ -56,10 +57,16 @@ async def register(body: Register, request: Request, pool: Pool) -> User:
         429: {"description": "Rate limited"},
     },
 )
-async def login(body: Login, request: Request, pool: Pool) -> Token:
+async def login(
+    body: Login,
+    request: Request,
+    db: PublicDb,
+    settings: SettingsDep,
+    limits: RateLimitsDep,
+    jwt_secret: JwtSecret,
+) -> Token:
     """Exchange email and password for a bearer token."""
-    limits: RateLimits = request.app.state.rate_limits
-    failures = parse(request.app.state.settings.login_account_rate_limit)
+    failures = parse(settings.login_account_rate_limit)
     # Keyed by the email as typed (normalised), known or not: an unknown email meets the
     # same limit, so a 429 tells nothing about which accounts exist.
     account, address = body.email.casefold(), client_address(request)
@@ -71,8 +78,8 @@ async def login(body: Login, request: Request, pool: Pool) -> Token:
         KNOWN_ADDRESS, "login-known", account, address
     ):
         await limits.refuse(failures, "login-failures", account, what="failed logins")
-    row = await queries.fetch_credentials(pool, email=body.email)
-    verdict = await verify_password(row["password_hash"] if row else None, body.password)
+    row = await db.one(queries.fetch_credentials, email=body.email)
+    verdict = await verify_password(row.password_hash if row else None, body.password)
     if row is None or not verdict.valid:
         await limits.count(failures, "login-failures", account)
         raise Unauthorized(WRONG_CREDENTIALS)
@@ -80,24 +87,26 @@ async def login(body: Login, request: Request, pool: Pool) -> Token:
     if verdict.new_hash:
         # A legacy bcrypt hash (or outdated argon2 parameters): replace it now that the
         # password is known to be right. Earlier tokens stay valid.
-        await queries.update_password_hash(
-            pool, user_id=row["id"], password_hash=verdict.new_hash, revoke_tokens=False
+        await db.one(
+            queries.update_password_hash,
+            user_id=row.id,
+            password_hash=verdict.new_hash,
+            revoke_tokens=False,
         )
-    settings = request.app.state.settings
     token, _ = issue_token(
-        request.app.state.jwt_secret,
-        user_id=row["id"],
-        generation=row["token_generation"],
+        jwt_secret,
+        user_id=row.id,
+        generation=row.token_generation,
         ttl=settings.token_ttl_seconds,
     )
     return Token(access_token=token, expires_in=settings.token_ttl_seconds)
 
 
 @router.post("/v1/auth/logout", status_code=204, responses={401: {"description": "No token"}})
-async def logout(caller: CurrentCaller, pool: Pool) -> Response:
+async def logout(caller: CurrentCaller, db: CustomerDb) -> Response:
     """End this token: it no longer works, whatever its expiry."""
-    await queries.insert_revoked_token(
-        pool,
+    await db.one(
+        queries.insert_revoked_token,
         jti=caller.claims.jti,
         user_id=caller.user.id,
         expires_at=datetime.fromtimestamp(caller.claims.expires_at, UTC),
@@ -120,17 +129,18 @@ async def me(user: CurrentUser) -> User:
     },
 )
 async def change_password(
-    body: PasswordChange, user: CurrentUser, request: Request, pool: Pool
+    body: PasswordChange, user: CurrentUser, db: CustomerDb, settings: SettingsDep
 ) -> Response:
     """Change the caller's password. Every token issued before stops working. The new one
     follows the registration's rules (422 names the one it breaks)."""
-    shop_name = request.app.state.settings.shop_name
-    check_password(body.new_password, email=user.email, shop_name=shop_name, field="new_password")
-    stored = await queries.fetch_password_hash(pool, user_id=user.id)
+    check_password(
+        body.new_password, email=user.email, shop_name=settings.shop_name, field="new_password"
+    )
+    stored = await db.one(queries.fetch_password_hash, user_id=user.id)
     if not (await verify_password(stored, body.current_password)).valid:
         raise Unauthorized("The current password is wrong.")
-    await queries.update_password_hash(
-        pool,
+    await db.one(
+        queries.update_password_hash,
         user_id=user.id,
         password_hash=await hash_password(body.new_password),
         revoke_tokens=True,

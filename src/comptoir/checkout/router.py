@@ -2,14 +2,14 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header, Request, Response
+from fastapi import APIRouter, Body, Header, Response
 
 from comptoir.auth.deps import CurrentUser
 from comptoir.checkout import idempotency, service
-from comptoir.db.context import Db
+from comptoir.deps import Currency, MetricsDep, PublicDb, SettingsDep
 from comptoir.errors import BadRequest, Responses
 from comptoir.orders.schemas import Order
-from comptoir.responses import raw_json, shop_currency
+from comptoir.responses import raw_json
 
 router = APIRouter(tags=["checkout"])
 
@@ -39,15 +39,18 @@ IdempotencyKey = Annotated[
 
 @router.post("/v1/checkout", status_code=201, response_model=Order, responses=RESPONSES)
 async def checkout(
-    request: Request,
     user: CurrentUser,
-    db: Db,
+    db: PublicDb,
+    currency: Currency,
+    settings: SettingsDep,
+    metrics: MetricsDep,
     idempotency_key: IdempotencyKey = None,
     body: Annotated[
         dict[str, Any] | None, Body(description="Optional; part of the request's fingerprint.")
     ] = None,
 ) -> Response:
-    """Turn the caller's cart into an order, in one transaction."""
+    """Turn the caller's cart into an order, in one transaction. Through the public door:
+    place_order_as_buyer() says whom it serves itself, inside its one statement."""
     if not idempotency_key or not idempotency_key.strip():
         raise BadRequest("The Idempotency-Key header is required.")
     placed = await service.checkout(
@@ -55,9 +58,9 @@ async def checkout(
         user_id=user.id,
         key=idempotency_key.strip(),
         request_fingerprint=idempotency.fingerprint("POST", "/v1/checkout", body or {}),
-        currency=shop_currency(request),
-        max_pending=request.app.state.settings.max_pending_orders,
-        on_retry=request.app.state.metrics.checkout_retried,
+        currency=currency,
+        max_pending=settings.max_pending_orders,
+        on_retry=metrics.checkout_retried,
     )
     headers = {"Idempotency-Replay": "true"} if placed.replayed else {}
     return raw_json(placed.body, placed.status_code, headers)

@@ -10,15 +10,15 @@ frees the key.
 """
 
 import asyncio
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import assert_never
 from uuid import UUID
 
 import asyncpg
 
-from comptoir.db.context import Database
+from comptoir.checkout import queries
+from comptoir.db.door import Door
 from comptoir.errors import Conflict, Unprocessable
 
 # Transient failures worth another try: the transaction rolled back whole, so a retry is
@@ -49,20 +49,14 @@ class TotalTooLarge(Unprocessable):
 
 
 @dataclass(frozen=True)
-class Placed:
+class Answer:
     status_code: int
     body: str
     replayed: bool
 
 
-# One statement, in both RLS modes: place_order_as_buyer() (db/functions/) sets the buyer's
-# context inside that statement (harmless for the owner, with RLS off), so no BEGIN and
-# COMMIT round trips surround it, which would hold the product locks one round trip longer.
-PLACE_ORDER = "SELECT place_order_as_buyer($1, $2, $3, $4, $5)::text"
-
-
 async def checkout(
-    db: Database,
+    db: Door,
     *,
     user_id: UUID,
     key: str,
@@ -70,18 +64,19 @@ async def checkout(
     currency: str,
     max_pending: int,
     on_retry: Callable[[], None] | None = None,
-) -> Placed:
+) -> Answer:
+    """One statement (the function says whom it serves), retried on a transient failure."""
     for attempt in range(ATTEMPTS):
         try:
-            result = await db.pool.fetchval(
-                PLACE_ORDER,
-                user_id,
-                key,
-                request_fingerprint,
-                currency,
-                max_pending,
+            outcome = await db.one(
+                queries.place_order,
+                user_id=user_id,
+                key=key,
+                request_fingerprint=request_fingerprint,
+                currency=currency,
+                max_pending=max_pending,
             )
-            return _answer(json.loads(result))
+            return _answer(outcome)
         except TRANSIENT:
             if attempt == ATTEMPTS - 1:
                 raise
@@ -91,25 +86,28 @@ async def checkout(
     raise AssertionError("unreachable")
 
 
-def _answer(result: dict[str, Any]) -> Placed:
-    if "order" in result:
-        return Placed(201, json.dumps(result["order"]), replayed=False)
-    if "replay" in result:
-        return Placed(result["status"], json.dumps(result["replay"]), replayed=True)
-    if result.get("key_reused"):
-        raise KeyReused("This Idempotency-Key was used for a different request; use a new key.")
-    if result.get("empty"):
-        raise EmptyCart("The cart is empty.")
-    if "too_many_pending" in result:
-        limit = result["too_many_pending"]
-        raise TooManyPending(
-            f"You already have {limit} unpaid orders, the most a customer may have at once;"
-            " pay or cancel one of them first.",
-            max_pending_orders=limit,
-        )
-    if "too_large" in result:
-        raise TotalTooLarge(
-            f"The order total ({result['too_large']}) is more than an order can hold"
-            " (9999999999.99); split it into several orders."
-        )
-    raise OutOfStock("Some items are short of stock; nothing was ordered.", items=result["short"])
+def _answer(outcome: queries.Outcome) -> Answer:
+    match outcome:
+        case queries.Placed(order=order):
+            return Answer(201, order, replayed=False)
+        case queries.Replayed(status_code=status, body=body):
+            return Answer(status, body, replayed=True)
+        case queries.KeyReused():
+            raise KeyReused("This Idempotency-Key was used for a different request; use a new key.")
+        case queries.EmptyCart():
+            raise EmptyCart("The cart is empty.")
+        case queries.TooManyPending(limit=limit):
+            raise TooManyPending(
+                f"You already have {limit} unpaid orders, the most a customer may have at"
+                " once; pay or cancel one of them first.",
+                max_pending_orders=limit,
+            )
+        case queries.TooLarge(total=total):
+            raise TotalTooLarge(
+                f"The order total ({total}) is more than an order can hold (9999999999.99);"
+                " split it into several orders."
+            )
+        case queries.ShortOfStock(items=items):
+            raise OutOfStock("Some items are short of stock; nothing was ordered.", items=items)
+        case _:
+            assert_never(outcome)

@@ -10,15 +10,13 @@ give up (and say so) rather than queue behind a long transaction, and stall the 
 statements queued behind it. An advisory lock keeps two runs from overlapping.
 """
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 
 import asyncpg
 
-from comptoir.db import stats
+from comptoir.db import partitions, stats
 
 # "maintain" in ASCII: the advisory lock of `db maintain`.
 ADVISORY_LOCK = 0x6D61696E7461696E
@@ -48,6 +46,15 @@ WHERE NOT i.indisvalid AND c.relname ~ '_ccnew[0-9]*$'
 
 
 @dataclass(frozen=True)
+class Chore:
+    """A domain's upkeep: `run(conn, dry_run)` does it (or says what it would do) on the
+    autocommit connection, each batch in a transaction of its own; what it did, by line."""
+
+    name: str
+    run: Callable[[asyncpg.Connection, bool], Awaitable[list[str]]]
+
+
+@dataclass(frozen=True)
 class Thresholds:
     min_dead_tuples: int = 1_000
     dead_ratio: float = 0.10
@@ -61,11 +68,12 @@ async def maintain(
     thresholds: Thresholds = Thresholds(),
     retention_months: int | None = None,
     export_dir: Path | None = None,
-    pending_order_ttl: timedelta | None = None,
+    chores: Sequence[Chore] = (),
     dry_run: bool = False,
     step: Callable[[str], None] = lambda _: None,
 ) -> list[str]:
     """Run every step on an autocommit connection; what was done, one line per action.
+    `chores` are the domains' own upkeep, handed in by the caller (db/ knows no domain).
     `step` hears which step is running, for a progress display."""
     if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", ADVISORY_LOCK):
         return ["another `comptoir db maintain` is running on this database: nothing done"]
@@ -79,9 +87,9 @@ async def maintain(
         step("expired idempotency keys and revocations")
         for table in EXPIRING:
             done += await _purge_expired(conn, table, dry_run)
-        if pending_order_ttl:
-            step("unpaid orders past their time")
-            done += await _expire_orders(conn, pending_order_ttl, dry_run)
+        for chore in chores:
+            step(chore.name)
+            done += await chore.run(conn, dry_run)
         if dry_run:
             done.append("partitions: not looked at in a dry run")
         else:
@@ -123,33 +131,10 @@ async def _purge_expired(conn: asyncpg.Connection, table: str, dry_run: bool) ->
     return [f"purged {purged} expired rows of {table}"] if purged else []
 
 
-async def _expire_orders(conn: asyncpg.Connection, ttl: timedelta, dry_run: bool) -> list[str]:
-    # Imported here, as the partitions below: the rule is the orders domain's, which
-    # `comptoir serve` applies too.
-    from comptoir.orders import service as orders
-
-    if dry_run:
-        count = await orders.count_expired(conn, older_than=ttl)
-        return [f"would cancel {count} unpaid orders older than {ttl}"] if count else []
-    expired = await orders.expire_pending(lambda: _transaction(conn), older_than=ttl)
-    return (
-        [f"cancelled {expired} unpaid orders older than {ttl}; stock put back"] if expired else []
-    )
-
-
-@asynccontextmanager
-async def _transaction(conn: asyncpg.Connection) -> AsyncIterator[asyncpg.Connection]:
-    async with conn.transaction():
-        yield conn
-
-
 async def _partitions(
     conn: asyncpg.Connection, retention_months: int | None, export_dir: Path | None
 ) -> list[str]:
-    # Imported here: the analytics events module is optional to the rest of maintenance.
-    from comptoir.events.partitions import maintain_partitions
-
-    return await maintain_partitions(
+    return await partitions.maintain_partitions(
         conn, months_ahead=3, retention_months=retention_months, export_dir=export_dir
     )
 
@@ -195,7 +180,7 @@ async def run(
     *,
     retention_months: int | None,
     export_dir: Path | None = None,
-    pending_order_ttl: timedelta | None = None,
+    chores: Sequence[Chore] = (),
     dry_run: bool = False,
     thresholds: Thresholds = Thresholds(),
     step: Callable[[str], None] = lambda _: None,
@@ -207,7 +192,7 @@ async def run(
             thresholds=thresholds,
             retention_months=retention_months,
             export_dir=export_dir,
-            pending_order_ttl=pending_order_ttl,
+            chores=chores,
             dry_run=dry_run,
             step=step,
         )

@@ -1,17 +1,13 @@
 """One bounded asyncpg pool per process, with a bounded wait for its connections."""
 
 import time
-from typing import Any, Protocol, TypeAlias
+from typing import Any, Protocol
 
 import asyncpg
 from asyncpg.pool import PoolAcquireContext
 
 from comptoir.errors import ServiceUnavailable
 from comptoir.settings import Settings
-
-# What query functions run on: the pool (one statement, any connection) or a connection
-# (inside a transaction the caller holds).
-Executor: TypeAlias = asyncpg.Pool | asyncpg.Connection
 
 
 class PoolObserver(Protocol):

@@ -15,6 +15,7 @@ from uuid import UUID
 import asyncpg
 
 from comptoir.auth.security import hash_password
+from comptoir.demo import queries
 from comptoir.demo.names import product_names
 
 DEMO_CUSTOMER = ("demo@comptoir.test", "comptoir-demo")
@@ -59,9 +60,7 @@ async def fill(
     rng = random.Random(seed)  # noqa: S311 - demo data, not secrets
     conn = await asyncpg.connect(url)
     try:
-        if await conn.fetchval(
-            "SELECT EXISTS (SELECT 1 FROM users) OR EXISTS (SELECT 1 FROM products)"
-        ):
+        if not await queries.fetch_is_empty(conn):
             raise NotEmpty("the database already has users or products; demo fills empty ones")
         async with conn.transaction():
             step(f"{products:,} products")
@@ -98,13 +97,8 @@ async def _products(
         )
         for name in product_names(count, seed=rng.randint(0, 10**6))
     ]
-    await conn.copy_records_to_table(
-        "products", records=rows, columns=["name", "price", "stock", "active", "created_at"]
-    )
-    return [
-        (r["id"], r["price"])
-        for r in await conn.fetch("SELECT id, price FROM products WHERE active ORDER BY id")
-    ]
+    await queries.copy_products(conn, rows=rows)
+    return await queries.list_products_on_sale(conn)
 
 
 async def _customers(conn: asyncpg.Connection, rng: random.Random, count: int) -> list[UUID]:
@@ -114,10 +108,8 @@ async def _customers(conn: asyncpg.Connection, rng: random.Random, count: int) -
         first = rng.choice(FIRST_NAMES)
         rows.append((f"{first.lower()}.{i}@example.com", password, "customer", first))
     rows.append((DEMO_ADMIN[0], await hash_password(DEMO_ADMIN[1]), "admin", "Admin"))
-    await conn.executemany(
-        "INSERT INTO users (email, password_hash, role, name) VALUES ($1, $2, $3, $4)", rows
-    )
-    return [r["id"] for r in await conn.fetch("SELECT id FROM users WHERE role = 'customer'")]
+    await queries.insert_users(conn, rows=rows)
+    return await queries.list_customer_ids(conn)
 
 
 async def _orders(
@@ -132,25 +124,14 @@ async def _orders(
             p: (rng.randint(1, 3), price) for p, price in rng.sample(catalog, rng.randint(1, 4))
         }
         status = STATUSES[n % 4]
-        order = await conn.fetchval(
-            "INSERT INTO orders (user_id, status, total_amount, created_at, payment_intent_id)"
-            " VALUES ($1, $2, $3, now() - make_interval(hours => $4), $5) RETURNING id",
-            rng.choice(people),
-            status,
-            sum(q * p for q, p in lines.values()),
-            rng.randint(1, 24 * 90),
-            f"pi_demo_{n}" if status in ("paid", "shipped") else None,
+        await queries.insert_order(
+            conn,
+            user_id=rng.choice(people),
+            status=status,
+            lines=lines,
+            hours_ago=rng.randint(1, 24 * 90),
+            payment_intent_id=f"pi_demo_{n}" if status in ("paid", "shipped") else None,
         )
-        await conn.executemany(
-            "INSERT INTO order_items (order_id, product_id, quantity, unit_price)"
-            " VALUES ($1, $2, $3, $4)",
-            [(order, p, q, price) for p, (q, price) in lines.items()],
-        )
-        if status != "cancelled":
-            await conn.executemany(
-                "UPDATE products SET stock = stock - $2 WHERE id = $1",
-                [(p, q) for p, (q, _) in lines.items()],
-            )
     return count
 
 
@@ -161,18 +142,14 @@ async def _carts(
     catalog: list[tuple[UUID, Decimal]],
 ) -> None:
     for person in rng.sample(people, len(people) // 3):
-        cart = await conn.fetchval("INSERT INTO carts (user_id) VALUES ($1) RETURNING id", person)
-        await conn.executemany(
-            "INSERT INTO cart_items (cart_id, product_id, quantity) VALUES ($1, $2, $3)",
-            [(cart, p, rng.randint(1, 2)) for p, _ in rng.sample(catalog, rng.randint(1, 3))],
-        )
+        lines = [(p, rng.randint(1, 2)) for p, _ in rng.sample(catalog, rng.randint(1, 3))]
+        await queries.insert_cart(conn, user_id=person, lines=lines)
 
 
 async def _leads(conn: asyncpg.Connection, rng: random.Random) -> None:
-    await conn.executemany(
-        "INSERT INTO leads (name, email, message, created_at)"
-        " VALUES ($1, $2, $3, now() - make_interval(hours => $4))",
-        [
+    await queries.insert_leads(
+        conn,
+        rows=[
             (
                 name,
                 f"{name.lower()}.{i}@example.org",
@@ -192,8 +169,6 @@ async def _events(
     people: list[UUID],
     catalog: list[tuple[UUID, Decimal]],
 ) -> int:
-    # The months the events span need their partitions (the migration made this month's).
-    await conn.execute("SELECT create_analytics_events_partitions(now() - interval '1 month', 3)")
     now = datetime.now(UTC)
     rows = []
     for _ in range(5000):
@@ -209,7 +184,5 @@ async def _events(
         rows.append(
             (kind, user, json.dumps(payload), now - timedelta(minutes=rng.randint(0, 43_000)))
         )
-    await conn.copy_records_to_table(
-        "analytics_events", records=rows, columns=["event_type", "user_id", "payload", "created_at"]
-    )
+    await queries.copy_events(conn, rows=rows)
     return len(rows)

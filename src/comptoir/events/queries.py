@@ -1,12 +1,12 @@
-"""SQL of events: the batch insert and the admin listing."""
+"""SQL of events: the batch insert, the admin listing and the daily summary."""
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from comptoir.db.pool import Executor
+import asyncpg
 
 # The request body goes to PostgreSQL as it came, and one statement checks it and inserts
 # it: all events or none, one round trip, no Python object per event. Validating 1,000
@@ -97,9 +97,14 @@ class Stored:
 
 
 async def insert_events(
-    db: Executor, *, body: str, user_id: UUID | None, payload_max_bytes: int, batch_max: int
+    conn: asyncpg.Connection,
+    *,
+    body: str,
+    user_id: UUID | None,
+    payload_max_bytes: int,
+    batch_max: int,
 ) -> Stored:
-    row = await db.fetchrow(INSERT_EVENTS, body, user_id, payload_max_bytes, batch_max)
+    row = await conn.fetchrow(INSERT_EVENTS, body, user_id, payload_max_bytes, batch_max)
     assert row is not None
     refusal = (
         Refusal(bool(row["batch"]), row["idx"], row["field"], row["msg"])
@@ -194,7 +199,28 @@ def page_query(filters: EventFilter) -> tuple[str, list[object]]:
     return PAGE.format(where=where, order=filters.order), args
 
 
-async def list_events_json(db: Executor, *, filters: EventFilter, limit: int) -> str:
+async def list_events_json(conn: asyncpg.Connection, *, filters: EventFilter, limit: int) -> str:
     query, args = page_query(filters)
-    page: str = await db.fetchval(query, limit, *args)
+    page: str = await conn.fetchval(query, limit, *args)
     return page
+
+
+# The summary: counts per UTC day and event type, read from the daily rollup,
+# `analytics_events_daily`, which statement triggers on analytics_events keep current in the
+# writer's transaction (db/functions/analytics_events_daily_*.sql): the summary of any period
+# reads at most days x types rows, whatever the number of events (docs/events.md).
+SUMMARY = """
+SELECT json_build_object(
+    'from', $1::date,
+    'to', $2::date,
+    'items', coalesce(
+        (SELECT json_agg(json_build_object('day', day, 'event_type', event_type, 'count', count)
+                         ORDER BY day, event_type)
+         FROM analytics_events_daily WHERE day BETWEEN $1 AND $2),
+        '[]'::json))::text
+"""
+
+
+async def fetch_summary_json(conn: asyncpg.Connection, *, first_day: date, last_day: date) -> str:
+    document: str = await conn.fetchval(SUMMARY, first_day, last_day)
+    return document

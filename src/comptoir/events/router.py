@@ -10,10 +10,11 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from limits import parse
 from pydantic import AwareDatetime
 
-from comptoir.auth.deps import AdminUser, OptionalUser
-from comptoir.db.context import ANONYMOUS, Db, of_user
+from comptoir.auth.deps import OptionalUser, StaffDb
+from comptoir.db.door import PUBLIC, customer
+from comptoir.deps import DoorsDep, RateLimitsDep, SettingsDep
 from comptoir.errors import Responses, Unprocessable
-from comptoir.events import queries, summary
+from comptoir.events import queries
 from comptoir.events.schemas import (
     BATCH_MAX,
     EVENTS_BODY,
@@ -23,7 +24,8 @@ from comptoir.events.schemas import (
     Summary,
 )
 from comptoir.pagination import Cursor, Limit, decode_time_id
-from comptoir.ratelimit import RateLimits, client_address, limited
+from comptoir.periods import period
+from comptoir.ratelimit import client_address, limited
 from comptoir.responses import raw_json
 
 router = APIRouter(tags=["events"])
@@ -95,11 +97,15 @@ def _refused(refusal: queries.Refusal) -> Unprocessable:
         429: {"description": "Rate limited"},
     },
 )
-async def record_events(request: Request, user: OptionalUser, db: Db) -> Accepted:
+async def record_events(
+    request: Request,
+    user: OptionalUser,
+    doors: DoorsDep,
+    settings: SettingsDep,
+    limits: RateLimitsDep,
+) -> Accepted:
     """Record one event (`{"event_type", "payload"}`) or a batch (`{"events": [...]}`, up to
     1,000), all or none. The user is the token's; without a token, the events have none."""
-    limits: RateLimits = request.app.state.rate_limits
-    settings = request.app.state.settings
     # Bytes, per client address and from all clients together (requests are counted by
     # `events_limit`): with requests alone, one address could store gigabytes a minute.
     budgets = [
@@ -111,14 +117,15 @@ async def record_events(request: Request, user: OptionalUser, db: Db) -> Accepte
     raw = await request.body()
     try:
         body = raw.decode()
-        async with db.scoped(of_user(user.id, user.role) if user else ANONYMOUS) as conn:
-            stored = await queries.insert_events(
-                conn,
-                body=body,
-                user_id=user.id if user else None,
-                payload_max_bytes=PAYLOAD_MAX_BYTES,
-                batch_max=BATCH_MAX,
-            )
+        # The token's user when there is one (their events), nobody's otherwise.
+        db = doors.to(customer(user.id, user.role) if user else PUBLIC)
+        stored = await db.one(
+            queries.insert_events,
+            body=body,
+            user_id=user.id if user else None,
+            payload_max_bytes=PAYLOAD_MAX_BYTES,
+            batch_max=BATCH_MAX,
+        )
     except (UnicodeDecodeError, asyncpg.DataError):
         # Not JSON, or JSON that jsonb does not hold (a NUL character, a number beyond
         # numeric's range); PostgreSQL parses the body.
@@ -142,28 +149,6 @@ async def record_events(request: Request, user: OptionalUser, db: Db) -> Accepte
     return Accepted(accepted=stored.count)
 
 
-def period(
-    since: datetime | None, until: datetime | None
-) -> tuple[datetime | None, datetime | None]:
-    """`from` and `to` in UTC, `from` before `to`; 422 otherwise."""
-    try:
-        bounds = (
-            since.astimezone(UTC) if since else None,
-            until.astimezone(UTC) if until else None,
-        )
-    except OverflowError:
-        raise Unprocessable(
-            "`from` and `to` must lie between the years 1 and 9999 in UTC.",
-            errors=[{"loc": ["query", "from"], "msg": "out of range", "type": "value_error"}],
-        ) from None
-    if since is not None and until is not None and since >= until:
-        raise Unprocessable(
-            "`from` must be before `to`.",
-            errors=[{"loc": ["query", "to"], "msg": "not after from", "type": "value_error"}],
-        )
-    return bounds
-
-
 def _containment(payload: str | None) -> dict[str, Any] | None:
     if payload is None:
         return None
@@ -181,8 +166,7 @@ def _containment(payload: str | None) -> dict[str, Any] | None:
 
 @router.get("/v1/admin/events", response_model=EventPage, responses=ADMIN)
 async def list_events(
-    admin: AdminUser,
-    db: Db,
+    db: StaffDb,
     event_type: Annotated[
         str | None, Query(alias="type", max_length=100, description="Only this type.")
     ] = None,
@@ -213,8 +197,7 @@ async def list_events(
         until=until,
         after=decode_time_id(cursor) if cursor else None,
     )
-    async with db.scoped(of_user(admin.id, admin.role)) as conn:
-        return raw_json(await queries.list_events_json(conn, filters=filters, limit=limit))
+    return raw_json(await db.one(queries.list_events_json, filters=filters, limit=limit))
 
 
 @router.get(
@@ -223,8 +206,7 @@ async def list_events(
     responses={**ADMIN, 422: {"description": "Period reversed or longer than 366 days"}},
 )
 async def events_summary(
-    admin: AdminUser,
-    db: Db,
+    db: StaffDb,
     first_day: Annotated[
         date | None, Query(alias="from", description="First UTC day (default: 29 days ago).")
     ] = None,
@@ -246,6 +228,5 @@ async def events_summary(
             f"The period must run forward and span at most {SUMMARY_MAX_DAYS} days.",
             errors=[{"loc": ["query", "from"], "msg": "bad period", "type": "value_error"}],
         )
-    async with db.scoped(of_user(admin.id, admin.role)) as conn:
-        document = await summary.fetch_summary_json(conn, first_day=first_day, last_day=last_day)
+    document = await db.one(queries.fetch_summary_json, first_day=first_day, last_day=last_day)
     return raw_json(document)

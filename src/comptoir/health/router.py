@@ -5,15 +5,14 @@ import hmac
 from typing import Annotated
 
 import asyncpg
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Response
 from fastapi.security import HTTPAuthorizationCredentials
 
-from comptoir.auth.deps import _bearer, get_caller
+from comptoir.auth.deps import bearer, get_caller
 from comptoir.db import migrate
-from comptoir.db.deps import Pool
 from comptoir.db.pool import PoolExhausted
+from comptoir.deps import HeadRevision, JwtSecret, MetricsDep, PoolDep, PublicDb, SettingsDep
 from comptoir.errors import Forbidden, Responses, ServiceUnavailable
-from comptoir.observability.metrics import Metrics
 
 router = APIRouter(tags=["health"])
 
@@ -27,10 +26,8 @@ async def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz", responses={503: {"description": "Not ready"}})
-async def readyz(request: Request) -> dict[str, str]:
+async def readyz(pool: PoolDep, expected: HeadRevision) -> dict[str, str]:
     """The database answers and its schema is at the latest migration."""
-    pool: asyncpg.Pool = request.app.state.pool
-    expected: str = request.app.state.head_revision
     try:
         async with asyncio.timeout(3), pool.acquire() as conn:
             current = await migrate.fetch_revision(conn)
@@ -50,17 +47,18 @@ async def readyz(request: Request) -> dict[str, str]:
 
 
 async def get_operator(
-    request: Request,
-    pool: Pool,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    settings: SettingsDep,
+    db: PublicDb,
+    jwt_secret: JwtSecret,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> None:
     """The scraper's COMPTOIR_METRICS_TOKEN (no database needed: metrics stay readable while
     the database is down), or else an admin's access token."""
-    token = request.app.state.settings.metrics_token
+    token = settings.metrics_token
     if credentials and token:
         if hmac.compare_digest(credentials.credentials.encode(), token.get_secret_value().encode()):
             return
-    caller = await get_caller(request, pool, credentials)
+    caller = await get_caller(db, jwt_secret, credentials)
     if caller.user.role != "admin":
         raise Forbidden("Metrics are for operators: the metrics token or an admin's token.")
 
@@ -78,9 +76,8 @@ METRICS_RESPONSES: Responses = {
     responses=METRICS_RESPONSES,
     dependencies=[Depends(get_operator)],
 )
-async def metrics(request: Request) -> Response:
+async def metrics(registry: MetricsDep) -> Response:
     """Prometheus metrics of every worker: requests and latency per route and status, the
     pool, checkout outcomes, database errors."""
-    registry: Metrics = request.app.state.metrics
     body, content_type = registry.render()
     return Response(body, media_type=content_type)

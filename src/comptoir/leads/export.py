@@ -6,7 +6,7 @@ import io
 import re
 from collections.abc import AsyncIterator
 
-from comptoir.db.context import Context, Database
+from comptoir.db.door import Door
 from comptoir.leads import queries
 
 HEADER = ("id", "created_at", "name", "email", "message")
@@ -26,8 +26,7 @@ def neutralised(cell: str) -> str:
 
 
 async def leads_csv(
-    db: Database,
-    context: Context,
+    db: Door,
     *,
     filters: queries.LeadFilter,
     chunk_rows: int = CHUNK_ROWS,
@@ -36,16 +35,16 @@ async def leads_csv(
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(HEADER)
     # The connection is taken here, when the response starts, and held until the last row.
-    async with db.transaction(context) as conn:
+    async with db.transaction() as conn:
         rows = 0
         async for row in queries.iter_leads(conn, filters=filters, prefetch=chunk_rows):
             writer.writerow(
                 (
-                    row["id"],
-                    row["created_at"].isoformat(),
-                    neutralised(row["name"]),
-                    neutralised(row["email"]),
-                    neutralised(row["message"]),
+                    row.id,
+                    row.created_at.isoformat(),
+                    neutralised(row.name),
+                    neutralised(row.email),
+                    neutralised(row.message),
                 )
             )
             rows += 1

@@ -7,19 +7,19 @@ from uuid import UUID
 
 import asyncpg
 
-from comptoir.db.pool import Executor
+from comptoir.leads.schemas import Lead
 
 LEAD_COLUMNS = "id, name, email::text AS email, message, created_at"
 
 
-async def insert_lead(db: Executor, *, name: str, email: str, message: str) -> asyncpg.Record:
-    row: asyncpg.Record = await db.fetchrow(
+async def insert_lead(conn: asyncpg.Connection, *, name: str, email: str, message: str) -> Lead:
+    row = await conn.fetchrow(
         f"INSERT INTO leads (name, email, message) VALUES ($1, $2, $3) RETURNING {LEAD_COLUMNS}",
         name,
         email,
         message,
     )
-    return row
+    return Lead.model_validate(dict(row))
 
 
 @dataclass(frozen=True)
@@ -75,9 +75,9 @@ SELECT json_build_object(
 """
 
 
-async def list_leads_json(db: Executor, *, filters: LeadFilter, limit: int) -> str:
+async def list_leads_json(conn: asyncpg.Connection, *, filters: LeadFilter, limit: int) -> str:
     where, args = filters.where(first=2)
-    page: str = await db.fetchval(PAGE.format(where=where), limit, *args)
+    page: str = await conn.fetchval(PAGE.format(where=where), limit, *args)
     return page
 
 
@@ -90,9 +90,9 @@ ORDER BY created_at DESC, id DESC
 
 async def iter_leads(
     conn: asyncpg.Connection, *, filters: LeadFilter, prefetch: int
-) -> AsyncIterator[asyncpg.Record]:
+) -> AsyncIterator[Lead]:
     """Every matching lead, newest first, through a server-side cursor: `prefetch` rows in
     memory at a time. Call inside a transaction (cursors live in one)."""
     where, args = filters.where(first=1)
     async for row in conn.cursor(EXPORT.format(where=where), *args, prefetch=prefetch):
-        yield row
+        yield Lead.model_construct(**row)  # the columns are the model's, already typed

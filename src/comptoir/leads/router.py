@@ -6,13 +6,13 @@ from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import Response, StreamingResponse
 from pydantic import AwareDatetime, EmailStr
 
-from comptoir.auth.deps import AdminUser
-from comptoir.db.context import ANONYMOUS, Db, of_user
+from comptoir.auth.deps import StaffDb
+from comptoir.deps import PublicDb
 from comptoir.errors import Responses
-from comptoir.events.router import period
 from comptoir.leads import export, queries
 from comptoir.leads.schemas import Lead, LeadIn, LeadPage
 from comptoir.pagination import Cursor, Limit, decode_time_id
+from comptoir.periods import period
 from comptoir.ratelimit import limited
 from comptoir.responses import raw_json
 
@@ -36,13 +36,9 @@ LISTING: Responses = {
     dependencies=[Depends(leads_limit)],
     responses={429: {"description": "Rate limited"}},
 )
-async def capture_lead(body: LeadIn, db: Db) -> Lead:
+async def capture_lead(body: LeadIn, db: PublicDb) -> Lead:
     """Leave a contact request: name, email, message. Rate limited per client address."""
-    async with db.scoped(ANONYMOUS) as conn:
-        row = await queries.insert_lead(
-            conn, name=body.name, email=body.email, message=body.message
-        )
-    return Lead.model_validate(dict(row))
+    return await db.one(queries.insert_lead, name=body.name, email=body.email, message=body.message)
 
 
 def wants_csv(accept: str | None) -> bool:
@@ -51,8 +47,7 @@ def wants_csv(accept: str | None) -> bool:
 
 @router.get("/v1/admin/leads", response_model=LeadPage, responses=LISTING)
 async def list_leads(
-    admin: AdminUser,
-    db: Db,
+    db: StaffDb,
     since: Annotated[
         AwareDatetime | None, Query(alias="from", description="From this instant (included).")
     ] = None,
@@ -70,12 +65,11 @@ async def list_leads(
     if wants_csv(accept):
         filters = queries.LeadFilter(email=email, since=since, until=until)
         return StreamingResponse(
-            export.leads_csv(db, of_user(admin.id, admin.role), filters=filters),
+            export.leads_csv(db, filters=filters),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": 'attachment; filename="leads.csv"'},
         )
     filters = queries.LeadFilter(
         email=email, since=since, until=until, after=decode_time_id(cursor) if cursor else None
     )
-    async with db.scoped(of_user(admin.id, admin.role)) as conn:
-        return raw_json(await queries.list_leads_json(conn, filters=filters, limit=limit))
+    return raw_json(await db.one(queries.list_leads_json, filters=filters, limit=limit))

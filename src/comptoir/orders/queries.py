@@ -1,11 +1,13 @@
 """SQL of orders. Documents (order with lines) are built by `order_document()` in SQL."""
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from uuid import UUID
 
 import asyncpg
 
-from comptoir.db.pool import Executor
+from comptoir.orders.states import Status
 
 CURSOR_OF_ROW = "(extract(epoch FROM o.created_at) * 1000000)::bigint || '.' || o.id"
 
@@ -40,15 +42,20 @@ STATUS_PAGE = PAGE.format(
 
 
 async def list_user_orders_json(
-    db: Executor, *, user_id: UUID, after: tuple[datetime, UUID] | None, limit: int, currency: str
+    conn: asyncpg.Connection,
+    *,
+    user_id: UUID,
+    after: tuple[datetime, UUID] | None,
+    limit: int,
+    currency: str,
 ) -> str:
     created_at, ident = after if after else (None, None)
-    page: str = await db.fetchval(USER_PAGE, user_id, created_at, ident, limit, currency)
+    page: str = await conn.fetchval(USER_PAGE, user_id, created_at, ident, limit, currency)
     return page
 
 
 async def list_orders_json(
-    db: Executor,
+    conn: asyncpg.Connection,
     *,
     status: str | None,
     after: tuple[datetime, UUID] | None,
@@ -56,15 +63,15 @@ async def list_orders_json(
     currency: str,
 ) -> str:
     created_at, ident = after if after else (None, None)
-    page: str = await db.fetchval(STATUS_PAGE, status, created_at, ident, limit, currency)
+    page: str = await conn.fetchval(STATUS_PAGE, status, created_at, ident, limit, currency)
     return page
 
 
 async def fetch_order_json(
-    db: Executor, *, order_id: UUID, owner: UUID | None, currency: str
+    conn: asyncpg.Connection, *, order_id: UUID, owner: UUID | None, currency: str
 ) -> str | None:
     """The order document; with `owner`, only if it is theirs."""
-    document: str | None = await db.fetchval(
+    document: str | None = await conn.fetchval(
         "SELECT order_document(o.id, $3)::text FROM orders AS o"
         " WHERE o.id = $1 AND ($2::uuid IS NULL OR o.user_id = $2)",
         order_id,
@@ -74,24 +81,37 @@ async def fetch_order_json(
     return document
 
 
-async def lock_order(db: Executor, *, order_id: UUID, owner: UUID | None) -> asyncpg.Record | None:
-    row: asyncpg.Record | None = await db.fetchrow(
-        "SELECT id, user_id, status::text AS status, payment_intent_id FROM orders"
+@dataclass(frozen=True)
+class LockedOrder:
+    id: UUID
+    user_id: UUID
+    status: Status
+    payment_intent_id: str | None
+    total_amount: Decimal
+
+
+async def lock_order(
+    conn: asyncpg.Connection, *, order_id: UUID, owner: UUID | None
+) -> LockedOrder | None:
+    row = await conn.fetchrow(
+        "SELECT id, user_id, status::text AS status, payment_intent_id, total_amount FROM orders"
         " WHERE id = $1 AND ($2::uuid IS NULL OR user_id = $2) FOR UPDATE",
         order_id,
         owner,
     )
-    return row
+    return LockedOrder(**row) if row else None
 
 
-async def update_status(db: Executor, *, order_id: UUID, status: str) -> None:
-    await db.execute("UPDATE orders SET status = $2::order_status WHERE id = $1", order_id, status)
+async def update_status(conn: asyncpg.Connection, *, order_id: UUID, status: str) -> None:
+    await conn.execute(
+        "UPDATE orders SET status = $2::order_status WHERE id = $1", order_id, status
+    )
 
 
-async def restock(db: Executor, *, order_ids: list[UUID]) -> None:
+async def restock(conn: asyncpg.Connection, *, order_ids: list[UUID]) -> None:
     """Put the orders' units back in stock, locking the products in id order as checkout
     does, so that a cancellation and a checkout never deadlock."""
-    await db.execute(
+    await conn.execute(
         """
         WITH units AS (
             SELECT product_id, sum(quantity) AS quantity FROM order_items
@@ -109,11 +129,23 @@ async def restock(db: Executor, *, order_ids: list[UUID]) -> None:
     )
 
 
-async def lock_expired_pending(db: Executor, *, older_than: timedelta, limit: int) -> list[UUID]:
+# "expire" in ASCII: one sweeper at a time across the shop's workers and hosts. A
+# transaction-level lock, gone at commit: nothing is left on a pooled connection.
+EXPIRY_LOCK = 0x657870697265
+
+
+async def try_lock_expiry(conn: asyncpg.Connection) -> bool:
+    locked: bool = await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", EXPIRY_LOCK)
+    return locked
+
+
+async def lock_expired_pending(
+    conn: asyncpg.Connection, *, older_than: timedelta, limit: int
+) -> list[UUID]:
     """Pending orders placed more than `older_than` ago, oldest first, locked; those another
     transaction holds (a payment arriving, a cancellation) are skipped, left for next time.
     On orders(status, created_at DESC)."""
-    rows = await db.fetch(
+    rows = await conn.fetch(
         "SELECT id FROM orders WHERE status = 'pending' AND created_at < now() - $1::interval"
         " ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED",
         older_than,
@@ -122,8 +154,8 @@ async def lock_expired_pending(db: Executor, *, older_than: timedelta, limit: in
     return [row["id"] for row in rows]
 
 
-async def count_expired_pending(db: Executor, *, older_than: timedelta) -> int:
-    count: int = await db.fetchval(
+async def count_expired_pending(conn: asyncpg.Connection, *, older_than: timedelta) -> int:
+    count: int = await conn.fetchval(
         "SELECT count(*) FROM orders"
         " WHERE status = 'pending' AND created_at < now() - $1::interval",
         older_than,
@@ -131,9 +163,24 @@ async def count_expired_pending(db: Executor, *, older_than: timedelta) -> int:
     return count
 
 
-async def update_statuses(db: Executor, *, order_ids: list[UUID], status: str) -> None:
-    await db.execute(
+async def update_statuses(conn: asyncpg.Connection, *, order_ids: list[UUID], status: str) -> None:
+    await conn.execute(
         "UPDATE orders SET status = $2::order_status WHERE id = ANY ($1::uuid[])",
         order_ids,
         status,
     )
+
+
+async def update_paid(conn: asyncpg.Connection, *, order_id: UUID, payment_intent_id: str) -> bool:
+    """Mark the order paid by this intent; False when the intent already paid another order
+    (orders.payment_intent_id is unique), and then nothing is written."""
+    try:
+        async with conn.transaction():  # a savepoint: the unique violation must not abort all
+            await conn.execute(
+                "UPDATE orders SET status = 'paid', payment_intent_id = $2 WHERE id = $1",
+                order_id,
+                payment_intent_id,
+            )
+    except asyncpg.UniqueViolationError:
+        return False
+    return True

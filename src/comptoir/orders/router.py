@@ -3,16 +3,16 @@
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 
-from comptoir.auth.deps import AdminUser, CurrentUser
-from comptoir.db.context import Db, of_user
+from comptoir.auth.deps import CurrentUser, CustomerDb, StaffDb
+from comptoir.deps import Currency
 from comptoir.errors import NotFound, Responses
 from comptoir.orders import queries, service
 from comptoir.orders.schemas import Order, OrderPage, StatusMove
 from comptoir.orders.states import Status
 from comptoir.pagination import Cursor, Limit, decode_time_id
-from comptoir.responses import raw_json, shop_currency
+from comptoir.responses import raw_json
 
 router = APIRouter(tags=["orders"])
 
@@ -22,27 +22,27 @@ ADMIN: Responses = {401: {"description": "No token"}, 403: {"description": "Not 
 
 @router.get("/v1/orders", response_model=OrderPage, responses=MINE)
 async def my_orders(
-    request: Request, user: CurrentUser, db: Db, limit: Limit = 20, cursor: Cursor = None
+    user: CurrentUser, db: CustomerDb, currency: Currency, limit: Limit = 20, cursor: Cursor = None
 ) -> Response:
     """The caller's orders, newest first."""
     after = decode_time_id(cursor) if cursor else None
-    async with db.scoped(of_user(user.id, user.role)) as conn:
-        page = await queries.list_user_orders_json(
-            conn, user_id=user.id, after=after, limit=limit, currency=shop_currency(request)
-        )
+    page = await db.one(
+        queries.list_user_orders_json, user_id=user.id, after=after, limit=limit, currency=currency
+    )
     return raw_json(page)
 
 
 @router.get("/v1/orders/{order_id}", response_model=Order, responses=MINE)
-async def my_order(order_id: UUID, request: Request, user: CurrentUser, db: Db) -> Response:
+async def my_order(
+    order_id: UUID, user: CurrentUser, db: CustomerDb, currency: Currency
+) -> Response:
     """One of the caller's orders, with its lines (names as they are now, prices as paid)."""
-    async with db.scoped(of_user(user.id, user.role)) as conn:
-        document = await queries.fetch_order_json(
-            conn,
-            order_id=order_id,
-            owner=None if user.role == "admin" else user.id,
-            currency=shop_currency(request),
-        )
+    document = await db.one(
+        queries.fetch_order_json,
+        order_id=order_id,
+        owner=None if user.role == "admin" else user.id,
+        currency=currency,
+    )
     if document is None:
         raise NotFound("No such order.")
     return raw_json(document)
@@ -53,15 +53,16 @@ async def my_order(order_id: UUID, request: Request, user: CurrentUser, db: Db) 
     response_model=Order,
     responses={**MINE, 409: {"description": "Not pending"}},
 )
-async def cancel_my_order(order_id: UUID, request: Request, user: CurrentUser, db: Db) -> Response:
+async def cancel_my_order(
+    order_id: UUID, user: CurrentUser, db: CustomerDb, currency: Currency
+) -> Response:
     """Cancel one of the caller's pending orders; its units go back in stock."""
     document = await service.move(
         db,
-        of_user(user.id, user.role),
         order_id=order_id,
         target="cancelled",
         owner=user.id,
-        currency=shop_currency(request),
+        currency=currency,
         only_from="pending",
     )
     return raw_json(document)
@@ -69,19 +70,17 @@ async def cancel_my_order(order_id: UUID, request: Request, user: CurrentUser, d
 
 @router.get("/v1/admin/orders", response_model=OrderPage, responses=ADMIN)
 async def all_orders(
-    request: Request,
-    admin: AdminUser,
-    db: Db,
+    db: StaffDb,
+    currency: Currency,
     status: Annotated[Status | None, Query(description="Only orders in this status.")] = None,
     limit: Limit = 20,
     cursor: Cursor = None,
 ) -> Response:
     """All orders, newest first, optionally by status."""
     after = decode_time_id(cursor) if cursor else None
-    async with db.scoped(of_user(admin.id, admin.role)) as conn:
-        page = await queries.list_orders_json(
-            conn, status=status, after=after, limit=limit, currency=shop_currency(request)
-        )
+    page = await db.one(
+        queries.list_orders_json, status=status, after=after, limit=limit, currency=currency
+    )
     return raw_json(page)
 
 
@@ -94,17 +93,14 @@ async def all_orders(
         409: {"description": "Move not allowed"},
     },
 )
-async def move_order(
-    order_id: UUID, body: StatusMove, request: Request, admin: AdminUser, db: Db
-) -> Response:
+async def move_order(order_id: UUID, body: StatusMove, db: StaffDb, currency: Currency) -> Response:
     """Move an order: pending→paid, pending→cancelled, paid→shipped, paid→cancelled.
     Cancelling puts the stock back."""
     document = await service.move(
         db,
-        of_user(admin.id, admin.role),
         order_id=order_id,
         target=body.status,
         owner=None,
-        currency=shop_currency(request),
+        currency=currency,
     )
     return raw_json(document)

@@ -3,21 +3,21 @@ that expire."""
 
 import asyncio
 import logging
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import timedelta
 from uuid import UUID
 
 import asyncpg
 
-from comptoir.db.context import SYSTEM, Context, Database
+from comptoir.db.door import Door
+from comptoir.db.maintain import Chore
 from comptoir.errors import Conflict, NotFound
 from comptoir.orders import queries, states
 
 
 async def move(
-    db: Database,
-    context: Context,
+    db: Door,
     *,
     order_id: UUID,
     target: str,
@@ -30,15 +30,15 @@ async def move(
     `owner`: the customer who must own the order (None for an admin). `only_from`: a
     narrower rule for this caller (a customer cancels pending orders only).
     """
-    async with db.transaction(context) as conn:
+    async with db.transaction() as conn:
         order = await queries.lock_order(conn, order_id=order_id, owner=owner)
         if order is None:
             raise NotFound("No such order.")
-        allowed = only_from is None or order["status"] == only_from
-        if not (allowed and states.can_move(order["status"], target)):
+        allowed = only_from is None or order.status == only_from
+        if not (allowed and states.can_move(order.status, target)):
             raise Conflict(
-                f"An order that is {order['status']} cannot become {target}.",
-                current_status=order["status"],
+                f"An order that is {order.status} cannot become {target}.",
+                current_status=order.status,
             )
         await queries.update_status(conn, order_id=order_id, status=target)
         if states.returns_stock(target):
@@ -50,9 +50,19 @@ async def move(
     return document
 
 
-# "expire" in ASCII: one sweeper at a time across the shop's workers and hosts. A
-# transaction-level lock, gone at commit: nothing is left on a pooled connection.
-EXPIRY_LOCK = 0x657870697265
+async def lock(conn: asyncpg.Connection, *, order_id: UUID) -> queries.LockedOrder | None:
+    """Any order, locked until the caller's transaction ends (the payment provider's view)."""
+    return await queries.lock_order(conn, order_id=order_id, owner=None)
+
+
+async def mark_paid(conn: asyncpg.Connection, *, order_id: UUID, payment_intent_id: str) -> bool:
+    """pending → paid, in the caller's transaction, the order locked by `lock`: the one
+    place besides `move` where an order's status is written. False when the intent already
+    paid another order."""
+    assert states.can_move("pending", "paid")
+    return await queries.update_paid(conn, order_id=order_id, payment_intent_id=payment_intent_id)
+
+
 EXPIRY_BATCH = 500
 
 log = logging.getLogger("comptoir.orders")
@@ -63,17 +73,13 @@ Begin = Callable[[], AbstractAsyncContextManager[asyncpg.Connection]]
 async def expire_batch(conn: asyncpg.Connection, *, older_than: timedelta) -> int | None:
     """Cancel and restock up to EXPIRY_BATCH pending orders placed more than `older_than`
     ago, in the caller's transaction; how many, or None when another sweeper is at work."""
-    if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", EXPIRY_LOCK):
+    if not await queries.try_lock_expiry(conn):
         return None
     expired = await queries.lock_expired_pending(conn, older_than=older_than, limit=EXPIRY_BATCH)
     if expired:
         await queries.restock(conn, order_ids=expired)
         await queries.update_statuses(conn, order_ids=expired, status="cancelled")
     return len(expired)
-
-
-async def count_expired(conn: asyncpg.Connection, *, older_than: timedelta) -> int:
-    return await queries.count_expired_pending(conn, older_than=older_than)
 
 
 async def expire_pending(begin: Begin, *, older_than: timedelta) -> int:
@@ -89,17 +95,37 @@ async def expire_pending(begin: Begin, *, older_than: timedelta) -> int:
             return total
 
 
-async def sweep_forever(db: Database, *, older_than: timedelta, every: float = 60.0) -> None:
-    """`comptoir serve`'s background task: expire unpaid orders now, then every minute. A
-    failure (the database restarting, say) is logged and the next round tries again."""
+async def sweep_forever(db: Door, *, older_than: timedelta, every: float = 60.0) -> None:
+    """`comptoir serve`'s background task: expire unpaid orders now, then every minute,
+    through `db`, the system's door. A failure (the database restarting, say) is logged and
+    the next round tries again."""
     while True:
         try:
-            if expired := await expire_pending(
-                lambda: db.transaction(SYSTEM), older_than=older_than
-            ):
+            if expired := await expire_pending(db.transaction, older_than=older_than):
                 log.info(
                     "expired %d unpaid orders older than %s; stock put back", expired, older_than
                 )
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             log.warning("could not expire unpaid orders this round: %s", exc)
         await asyncio.sleep(every)
+
+
+def expiry_chore(older_than: timedelta) -> Chore:
+    """The same expiry as `comptoir db maintain`'s chore, on its own connection."""
+
+    async def run(conn: asyncpg.Connection, dry_run: bool) -> list[str]:
+        if dry_run:
+            count = await queries.count_expired_pending(conn, older_than=older_than)
+            return [f"would cancel {count} unpaid orders older than {older_than}"] if count else []
+        expired = await expire_pending(lambda: _in_transaction(conn), older_than=older_than)
+        if not expired:
+            return []
+        return [f"cancelled {expired} unpaid orders older than {older_than}; stock put back"]
+
+    return Chore("unpaid orders past their time", run)
+
+
+@asynccontextmanager
+async def _in_transaction(conn: asyncpg.Connection) -> AsyncIterator[asyncpg.Connection]:
+    async with conn.transaction():
+        yield conn

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Request
 from pydantic import ValidationError
 
-from comptoir.db.context import Db
+from comptoir.deps import Currency, SystemDb, WebhookSecret
 from comptoir.errors import Responses, Unauthorized, Unprocessable
 from comptoir.payments import service, signature
 from comptoir.payments.schemas import PaymentEvent, Receipt
@@ -27,7 +27,9 @@ RESPONSES: Responses = {401: {"description": "Bad or missing signature, or stale
 )
 async def webhook(
     request: Request,
-    db: Db,
+    db: SystemDb,
+    secret: WebhookSecret,
+    currency: Currency,
     comptoir_signature: Annotated[
         str | None,
         Header(alias="Comptoir-Signature", description="t=<unix seconds>,v1=<hex HMAC-SHA256>"),
@@ -36,7 +38,7 @@ async def webhook(
     """A payment event from the provider. Signed; applied exactly once."""
     # The signature covers the raw bytes: read them before any parsing.
     body = await request.body()
-    if not signature.verify(request.app.state.webhook_secret, comptoir_signature, body):
+    if not signature.verify(secret, comptoir_signature, body):
         raise Unauthorized("Bad or missing Comptoir-Signature, or a stale timestamp.")
     try:
         event = PaymentEvent.model_validate_json(body)
@@ -47,5 +49,4 @@ async def webhook(
                 {"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()
             ],
         ) from None
-    # As the system: the provider is no customer, and the event may concern any order.
-    return await service.apply_event(db, event, currency=request.app.state.settings.currency)
+    return await service.apply_event(db, event, currency=currency)

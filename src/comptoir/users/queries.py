@@ -5,7 +5,7 @@ from uuid import UUID
 import asyncpg
 
 from comptoir.auth.queries import USER_COLUMNS
-from comptoir.db.pool import Executor
+from comptoir.auth.schemas import User
 from comptoir.errors import Conflict
 
 
@@ -14,30 +14,32 @@ class HasOrders(Conflict):
         super().__init__("This user has orders; order history is kept, so the user stays.")
 
 
-async def list_users(db: Executor, *, after_email: str | None, limit: int) -> list[asyncpg.Record]:
+async def list_users(
+    conn: asyncpg.Connection, *, after_email: str | None, limit: int
+) -> list[User]:
     """Users by email (the unique index keeps this a short index scan), one extra row to
     tell whether another page follows."""
-    rows: list[asyncpg.Record] = await db.fetch(
+    rows = await conn.fetch(
         f"SELECT {USER_COLUMNS} FROM users"
         " WHERE $1::citext IS NULL OR email > $1::citext ORDER BY email LIMIT $2 + 1",
         after_email,
         limit,
     )
-    return rows
+    return [User.model_validate(dict(row)) for row in rows]
 
 
-async def update_role(db: Executor, *, user_id: UUID, role: str) -> asyncpg.Record | None:
-    row: asyncpg.Record | None = await db.fetchrow(
+async def update_role(conn: asyncpg.Connection, *, user_id: UUID, role: str) -> User | None:
+    row = await conn.fetchrow(
         f"UPDATE users SET role = $2 WHERE id = $1 RETURNING {USER_COLUMNS}", user_id, role
     )
-    return row
+    return User.model_validate(dict(row)) if row else None
 
 
-async def delete_user(db: Executor, *, user_id: UUID) -> bool:
+async def delete_user(conn: asyncpg.Connection, *, user_id: UUID) -> bool:
     """Delete a user: the cart goes with them, their events lose their user (ON DELETE rules);
     a user with orders is refused by orders' ON DELETE RESTRICT."""
     try:
-        deleted: UUID | None = await db.fetchval(
+        deleted: UUID | None = await conn.fetchval(
             "DELETE FROM users WHERE id = $1 RETURNING id", user_id
         )
     # PostgreSQL 18 reports RESTRICT as restrict_violation, older servers as

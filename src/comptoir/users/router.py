@@ -4,9 +4,8 @@ from uuid import UUID
 
 from fastapi import APIRouter, Response
 
-from comptoir.auth.deps import AdminUser
+from comptoir.auth.deps import AdminUser, StaffDb
 from comptoir.auth.schemas import User
-from comptoir.db.deps import Pool
 from comptoir.errors import Conflict, NotFound, Responses
 from comptoir.pagination import Cursor, Limit
 from comptoir.users import queries
@@ -24,12 +23,10 @@ def _not_yourself(admin: User, user_id: UUID, what: str) -> None:
 
 
 @router.get("/v1/admin/users", responses=ADMIN_ONLY)
-async def list_users(
-    admin: AdminUser, pool: Pool, limit: Limit = 20, cursor: Cursor = None
-) -> UserPage:
+async def list_users(db: StaffDb, limit: Limit = 20, cursor: Cursor = None) -> UserPage:
     """All users, by email."""
-    rows = await queries.list_users(pool, after_email=cursor, limit=limit)
-    users = [User.model_validate(dict(r)) for r in rows[:limit]]
+    rows = await db.one(queries.list_users, after_email=cursor, limit=limit)
+    users = rows[:limit]
     return UserPage(items=users, next_cursor=users[-1].email if len(rows) > limit else None)
 
 
@@ -37,14 +34,14 @@ async def list_users(
     "/v1/admin/users/{user_id}",
     responses={**ADMIN_ONLY, 404: {"description": "No such user"}, 409: {"description": "Self"}},
 )
-async def change_role(user_id: UUID, body: RoleChange, admin: AdminUser, pool: Pool) -> User:
+async def change_role(user_id: UUID, body: RoleChange, admin: AdminUser, db: StaffDb) -> User:
     """Make a user an admin or a customer."""
     if body.role != "admin":
         _not_yourself(admin, user_id, "demote")
-    row = await queries.update_role(pool, user_id=user_id, role=body.role)
-    if row is None:
+    user = await db.one(queries.update_role, user_id=user_id, role=body.role)
+    if user is None:
         raise NotFound("No such user.")
-    return User.model_validate(dict(row))
+    return user
 
 
 @router.delete(
@@ -56,10 +53,10 @@ async def change_role(user_id: UUID, body: RoleChange, admin: AdminUser, pool: P
         409: {"description": "The user has orders, or is yourself"},
     },
 )
-async def delete_user(user_id: UUID, admin: AdminUser, pool: Pool) -> Response:
+async def delete_user(user_id: UUID, admin: AdminUser, db: StaffDb) -> Response:
     """Delete a user. Their cart goes with them and their events lose their user; a user
     with orders is refused with 409, since order history is kept."""
     _not_yourself(admin, user_id, "delete")
-    if not await queries.delete_user(pool, user_id=user_id):
+    if not await db.one(queries.delete_user, user_id=user_id):
         raise NotFound("No such user.")
     return Response(status_code=204)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import asyncpg
 
-log = logging.getLogger("comptoir.events.partitions")
+log = logging.getLogger("comptoir.db.partitions")
 
 # "comptoir" in ASCII: the advisory lock of partition upkeep.
 ADVISORY_LOCK = 0x636F6D70746F6972

@@ -1,0 +1,76 @@
+"""The conventions a tool can check (CONTRIBUTING.md): where SQL is sent from, and which way
+the imports run. A failure names the file and line to move."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).parents[1] / "src" / "comptoir"
+# asyncpg's verbs that send SQL.
+SENDS_SQL = {
+    "fetch",
+    "fetchrow",
+    "fetchval",
+    "fetchmany",
+    "execute",
+    "executemany",
+    "cursor",
+    "copy_to_table",
+    "copy_from_table",
+    "copy_from_query",
+    "copy_records_to_table",
+}
+DOMAINS = sorted(
+    path.name for path in SRC.iterdir() if path.is_dir() and (path / "__init__.py").exists()
+)
+
+
+def modules() -> list[Path]:
+    return sorted(SRC.rglob("*.py"))
+
+
+def sends_sql_here(path: Path) -> bool:
+    relative = path.relative_to(SRC)
+    return relative.name == "queries.py" or relative.parts[0] in ("db", "importer")
+
+
+def sql_calls(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(), str(path))
+    return [
+        f"{path.relative_to(SRC)}:{node.lineno} .{node.func.attr}()"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in SENDS_SQL
+        and not (isinstance(node.func.value, ast.Name) and node.func.value.id in {"re", "self"})
+    ]
+
+
+def test_sql_is_sent_from_queries_modules_and_db_only() -> None:
+    misplaced = [call for path in modules() if not sends_sql_here(path) for call in sql_calls(path)]
+    assert misplaced == [], "move these into the domain's queries.py"
+
+
+def imported_modules(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(), str(path))
+    names = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.append(node.module)
+    return names
+
+
+@pytest.mark.parametrize("path", sorted((SRC / "db").rglob("*.py")), ids=str)
+def test_db_imports_no_domain(path: Path) -> None:
+    """db/ is the door, the pool, the server and the migrations: every domain uses it, so it
+    uses none (settings, errors and observability are not domains)."""
+    domains = {f"comptoir.{name}" for name in DOMAINS if name not in ("db", "observability")}
+    wrong = [
+        name
+        for name in imported_modules(path)
+        if any(name == domain or name.startswith(domain + ".") for domain in domains)
+    ]
+    assert wrong == []
