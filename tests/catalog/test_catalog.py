@@ -26,6 +26,10 @@ async def test_listing_shows_active_products_newest_first(
 ) -> None:
     older = await make_product(db, name="Older")
     newer = await make_product(db, name="Newer")
+    # One test is one transaction, whose now() every row shares: date the older one back.
+    await db.execute(
+        "UPDATE products SET created_at = now() - interval '1 minute' WHERE id = $1", older
+    )
     hidden = await make_product(db, name="Inactive", active=False)
     deleted = await make_product(db, name="Deleted")
     await db.execute("UPDATE products SET deleted_at = now() WHERE id = $1", deleted)

@@ -120,8 +120,8 @@ FROM generate_series(1, 40000) AS i
 
 
 async def plan(conn: asyncpg.Connection, filters: EventFilter) -> str:
-    query, args = page_query(filters)
-    rows = await conn.fetch(f"EXPLAIN (COSTS OFF) {query}", 20, *args)
+    query, args = page_query(filters, 20)
+    rows = await conn.fetch(f"EXPLAIN (COSTS OFF) {query}", *args)
     return "\n".join(r[0] for r in rows)
 
 

@@ -13,6 +13,8 @@ from uuid import UUID
 
 import asyncpg
 
+from comptoir.pagination import Arguments, newest_first
+
 # $1 is always the shop's currency. Money as text keeps its two places: numeric(12,2)
 # prints as "19.90", never as a float.
 PRODUCT_JSON = """json_build_object(
@@ -20,49 +22,20 @@ PRODUCT_JSON = """json_build_object(
     'currency', $1::text, 'stock', p.stock, 'active', p.active,
     'created_at', p.created_at, 'updated_at', p.updated_at, 'deleted_at', p.deleted_at)"""
 
-# The keyset cursor is the last row's `<epoch microseconds>.<id>`.
-CURSOR_OF_ROW = "(extract(epoch FROM p.created_at) * 1000000)::bigint || '.' || p.id"
-
 VISIBLE = "p.active AND p.deleted_at IS NULL"
-
-# Two statements rather than one with `$2 IS NULL OR ...`: each keeps one plan that
-# PostgreSQL can cache, instead of being planned again on every call.
-# `created_at <= $2` is implied by the row comparison; written out, it becomes the index
-# condition on products(active, created_at DESC) WHERE deleted_at IS NULL.
-PAGE = """
-WITH page AS MATERIALIZED (
-    SELECT p.*, row_number() OVER (ORDER BY p.created_at DESC, p.id DESC) AS n
-    FROM (
-        SELECT * FROM products AS p
-        WHERE {visible} {after}
-        ORDER BY p.created_at DESC, p.id DESC
-        LIMIT $2 + 1
-    ) AS p
-)
-SELECT json_build_object(
-    'items', coalesce(
-        (SELECT json_agg({product} ORDER BY p.n) FROM page AS p WHERE p.n <= $2),
-        '[]'::json),
-    'next_cursor',
-        (SELECT {cursor} FROM page AS p
-         WHERE p.n = $2 AND EXISTS (SELECT 1 FROM page WHERE n = $2 + 1)))
-"""
-FIRST_PAGE = PAGE.format(visible=VISIBLE, after="", product=PRODUCT_JSON, cursor=CURSOR_OF_ROW)
-NEXT_PAGE = PAGE.format(
-    visible=VISIBLE,
-    after="AND p.created_at <= $3 AND (p.created_at, p.id) < ($3, $4::uuid)",
-    product=PRODUCT_JSON,
-    cursor=CURSOR_OF_ROW,
-)
 
 
 async def list_page_json(
     conn: asyncpg.Connection, *, currency: str, after: tuple[datetime, UUID] | None, limit: int
 ) -> str:
-    if after is None:
-        first: str = await conn.fetchval(FIRST_PAGE, currency, limit)
-        return first
-    page: str = await conn.fetchval(NEXT_PAGE, currency, limit, *after)
+    """Visible products newest first, on products(active, created_at DESC) WHERE deleted_at
+    IS NULL."""
+    args = Arguments(currency)
+    sql = newest_first(
+        args, source="products AS p", alias="p", where=[VISIBLE], item=PRODUCT_JSON,
+        after=after, limit=limit,
+    )  # fmt: skip
+    page: str = await conn.fetchval(sql, *args.values)
     return page
 
 

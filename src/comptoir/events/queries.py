@@ -8,6 +8,8 @@ from uuid import UUID
 
 import asyncpg
 
+from comptoir.pagination import Arguments, newest_first
+
 # The request body goes to PostgreSQL as it came, and one statement checks it and inserts
 # it: all events or none, one round trip, no Python object per event. Validating 1,000
 # events with pydantic cost more CPU than PostgreSQL's insert (bench/README.md); here
@@ -120,30 +122,10 @@ async def insert_events(
 # containment; `created_at` bounds prune the partitions. Without any of those filters the
 # page orders by `timezone('UTC', created_at)`, the same order, which only the
 # analytics_events_recent_idx index serves (revision 0005 says why).
-PAGE = """
-WITH page AS MATERIALIZED (
-    SELECT e.id, e.event_type, e.user_id, e.payload, e.created_at,
-           row_number() OVER (ORDER BY e.created_at DESC, e.id DESC) AS n
-    FROM (
-        SELECT id, event_type, user_id, payload, created_at FROM analytics_events
-        WHERE {where}
-        ORDER BY {order} DESC, id DESC
-        LIMIT $1 + 1
-    ) AS e
-)
-SELECT json_build_object(
-    'items', coalesce(
-        (SELECT json_agg(json_build_object(
-                    'id', p.id, 'event_type', p.event_type, 'user_id', p.user_id,
-                    'payload', p.payload, 'created_at', p.created_at) ORDER BY p.n)
-         FROM page AS p WHERE p.n <= $1),
-        '[]'::json),
-    'next_cursor',
-        (SELECT (extract(epoch FROM p.created_at) * 1000000)::bigint || '.' || p.id
-         FROM page AS p
-         WHERE p.n = $1 AND EXISTS (SELECT FROM page WHERE n = $1 + 1)))::text
-"""
-RECENT = "timezone('UTC', created_at)"
+RECENT = "timezone('UTC', e.created_at)"
+EVENT_JSON = """json_build_object(
+    'id', e.id, 'event_type', e.event_type, 'user_id', e.user_id, 'payload', e.payload,
+    'created_at', e.created_at)"""
 
 
 @dataclass(frozen=True)
@@ -156,52 +138,48 @@ class EventFilter:
     after: tuple[datetime, UUID] | None = None  # the cursor: the last row of the last page
 
     @property
-    def order(self) -> str:
+    def order(self) -> str | None:
+        """The expression the page's index sorts by; None for created_at itself."""
         narrowed = (self.event_type, self.user_id, self.payload) != (None, None, None)
-        return "created_at" if narrowed else RECENT
+        return None if narrowed else RECENT
 
-    def where(self) -> tuple[str, list[object]]:
-        """The WHERE clause and its arguments, numbered from $2 ($1 is the page size)."""
-        clauses: list[str] = []
-        args: list[object] = []
-
-        def arg(value: object, cast: str) -> str:
-            args.append(value)
-            return f"${len(args) + 1}::{cast}"
-
-        def at_most(bound: str, strict: bool) -> None:
-            # Bounds on the ordering expression too: where the index scan starts.
-            if self.order == RECENT:
-                clauses.append(f"{RECENT} {'<' if strict else '<='} timezone('UTC', {bound})")
-
+    def where(self, args: Arguments) -> list[str]:
+        clauses = []
         if self.event_type is not None:
-            clauses.append(f"event_type = {arg(self.event_type, 'text')}")
+            clauses.append(f"e.event_type = {args.add(self.event_type, 'text')}")
         if self.user_id is not None:
-            clauses.append(f"user_id = {arg(self.user_id, 'uuid')}")
+            clauses.append(f"e.user_id = {args.add(self.user_id, 'uuid')}")
         if self.payload is not None:
-            clauses.append(f"payload @> {arg(json.dumps(self.payload), 'jsonb')}")
+            clauses.append(f"e.payload @> {args.add(json.dumps(self.payload), 'jsonb')}")
         if self.since is not None:
-            clauses.append(f"created_at >= {arg(self.since, 'timestamptz')}")
+            clauses.append(f"e.created_at >= {args.add(self.since, 'timestamptz')}")
         if self.until is not None:
-            until = arg(self.until, "timestamptz")
-            clauses.append(f"created_at < {until}")
-            at_most(until, strict=True)
-        if self.after is not None:
-            at, ident = arg(self.after[0], "timestamptz"), arg(self.after[1], "uuid")
-            # `created_at <= at` written out: it is what the indexes can seek to.
-            clauses.append(f"created_at <= {at} AND (created_at, id) < ({at}, {ident})")
-            at_most(at, strict=False)
-        return " AND ".join(clauses) or "true", args
+            until = args.add(self.until, "timestamptz")
+            clauses.append(f"e.created_at < {until}")
+            if self.order is not None:
+                # A bound on the ordering expression too: where the index scan starts.
+                clauses.append(f"{self.order} < timezone('UTC', {until})")
+        return clauses
 
 
-def page_query(filters: EventFilter) -> tuple[str, list[object]]:
-    where, args = filters.where()
-    return PAGE.format(where=where, order=filters.order), args
+def page_query(filters: EventFilter, limit: int) -> tuple[str, list[object]]:
+    args = Arguments()
+    sql = newest_first(
+        args,
+        source="analytics_events AS e",
+        alias="e",
+        where=filters.where(args),
+        item=EVENT_JSON,
+        after=filters.after,
+        limit=limit,
+        order=filters.order,
+    )
+    return sql, args.values
 
 
 async def list_events_json(conn: asyncpg.Connection, *, filters: EventFilter, limit: int) -> str:
-    query, args = page_query(filters)
-    page: str = await conn.fetchval(query, limit, *args)
+    query, args = page_query(filters, limit)
+    page: str = await conn.fetchval(query, *args)
     return page
 
 

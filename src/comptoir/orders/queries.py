@@ -8,37 +8,10 @@ from uuid import UUID
 import asyncpg
 
 from comptoir.orders.states import Status
+from comptoir.pagination import Arguments, newest_first
 
-CURSOR_OF_ROW = "(extract(epoch FROM o.created_at) * 1000000)::bigint || '.' || o.id"
-
-# Newest first, keyset on (created_at, id); `created_at <= $t` is written out so that it
-# becomes the index condition of orders(user_id, created_at DESC) or
-# orders(status, created_at DESC).
-PAGE = """
-WITH page AS MATERIALIZED (
-    SELECT o.id, o.created_at, row_number() OVER (ORDER BY o.created_at DESC, o.id DESC) AS n
-    FROM (
-        SELECT o.id, o.created_at FROM orders AS o
-        WHERE {filter}
-          AND ($2::timestamptz IS NULL
-               OR (o.created_at <= $2 AND (o.created_at, o.id) < ($2, $3::uuid)))
-        ORDER BY o.created_at DESC, o.id DESC
-        LIMIT $4 + 1
-    ) AS o
-)
-SELECT json_build_object(
-    'items', coalesce(
-        (SELECT json_agg(order_document(o.id, $5) ORDER BY o.n) FROM page AS o WHERE o.n <= $4),
-        '[]'::json),
-    'next_cursor',
-        (SELECT {cursor} FROM page AS o
-         WHERE o.n = $4 AND EXISTS (SELECT 1 FROM page WHERE n = $4 + 1)))
-"""
-
-USER_PAGE = PAGE.format(filter="o.user_id = $1", cursor=CURSOR_OF_ROW)
-STATUS_PAGE = PAGE.format(
-    filter="($1::order_status IS NULL OR o.status = $1::order_status)", cursor=CURSOR_OF_ROW
-)
+# PostgreSQL builds each order's document (order_document(), db/functions/).
+ORDER_JSON = "order_document(o.id, $1)"
 
 
 async def list_user_orders_json(
@@ -49,8 +22,14 @@ async def list_user_orders_json(
     limit: int,
     currency: str,
 ) -> str:
-    created_at, ident = after if after else (None, None)
-    page: str = await conn.fetchval(USER_PAGE, user_id, created_at, ident, limit, currency)
+    """A customer's orders, newest first, on orders(user_id, created_at DESC)."""
+    args = Arguments(currency)
+    where = [f"o.user_id = {args.add(user_id, 'uuid')}"]
+    sql = newest_first(
+        args, source="orders AS o", alias="o", where=where, item=ORDER_JSON,
+        after=after, limit=limit,
+    )  # fmt: skip
+    page: str = await conn.fetchval(sql, *args.values)
     return page
 
 
@@ -62,8 +41,14 @@ async def list_orders_json(
     limit: int,
     currency: str,
 ) -> str:
-    created_at, ident = after if after else (None, None)
-    page: str = await conn.fetchval(STATUS_PAGE, status, created_at, ident, limit, currency)
+    """All orders newest first, on orders(status, created_at DESC) for a status."""
+    args = Arguments(currency)
+    where = [] if status is None else [f"o.status = {args.add(status, 'order_status')}"]
+    sql = newest_first(
+        args, source="orders AS o", alias="o", where=where, item=ORDER_JSON,
+        after=after, limit=limit,
+    )  # fmt: skip
+    page: str = await conn.fetchval(sql, *args.values)
     return page
 
 
