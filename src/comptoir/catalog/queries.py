@@ -17,7 +17,8 @@ from comptoir.db.pool import Executor
 PRODUCT_JSON = """json_build_object(
     'id', p.id, 'name', p.name, 'description', p.description, 'price', p.price::text,
     'currency', $1::text, 'stock', p.stock, 'active', p.active,
-    'created_at', p.created_at, 'updated_at', p.updated_at, 'deleted_at', p.deleted_at)"""
+    'attributes', p.attributes, 'created_at', p.created_at, 'updated_at', p.updated_at,
+    'deleted_at', p.deleted_at)"""
 
 # The keyset cursor is the last row's `<epoch microseconds>.<id>`.
 CURSOR_OF_ROW = "(extract(epoch FROM p.created_at) * 1000000)::bigint || '.' || p.id"
