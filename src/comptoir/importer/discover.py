@@ -29,6 +29,7 @@ SUFFIXES = (".json", ".ndjson", ".jsonl")
 WHOLE_BELOW = 64 << 20
 PRUNED = {"node_modules", ".git", "__pycache__", ".next", "dist", "build"}
 # Keys under which a single order or cart keeps its lines (a one-cart app's cart.json).
+WRAPPERS = {"data", "records", "results", "rows", "docs", "list", "entries"}
 LINE_KEYS = {"items", "products", "lines", "orderitems", "cartitems", "cart"}
 
 
@@ -152,7 +153,8 @@ def _object_units(
     values = list(document.values())
     named = any(by_name(k) for k in arrays)
     id_like = len(values) == 1 and any(c.isdigit() for c in next(iter(document)))
-    if len(arrays) == len(values) and (len(values) > 1 or id_like) and not named:
+    owned = by_name(stem) in ("carts", "orders") and not WRAPPERS & {_norm(k) for k in document}
+    if len(arrays) == len(values) and (len(values) > 1 or id_like or owned) and not named:
         # {"<user>": [lines], ...}: carts or orders keyed by their owner
         return [
             _loaded(name, stem, "records keyed by id or name", path, list(document.items()))

@@ -158,19 +158,10 @@ def draft_mapping(profile: Profile) -> str:
         target = p.unit.collection or ""
         why = f"by {p.unit.rule}" if p.unit.rule else "NOT UNDERSTOOD: say which, or skip"
         lines.append(f'"{p.unit.name}" = "{target}"  # {p.unit.form}, {p.records:,} records, {why}')
-    for collection in COLLECTIONS:
-        missing = set().union(
-            *(p.missing for p in profile.units if p.unit.collection == collection)
-        )
-        known = mapping.fields_of(collection)
-        if missing or known:
-            lines += ["", f"[fields.{collection}]  # the store's field for each"]
-            lines += [f'{k} = "{v}"' for k, v in known.items()]
-            lines += [
-                f'{name} = ""'
-                for name in sorted(missing - set(known))
-                if name in ALIASES[collection]
-            ]
+        if not p.unit.collection:
+            # The owner names its fields below in the same edit: they are listed here.
+            lines.append(f"#   its fields: {', '.join(list(p.fields)[:20])}")
+    lines += _fields_sections(profile)
     words = set().union(*(p.unknown_statuses for p in profile.units))
     lines += ["", "[statuses]  # the shop's word = pending, paid, shipped or cancelled"]
     lines += [f'"{k}" = "{v}"' for k, v in mapping.statuses.items()]
@@ -186,3 +177,20 @@ def draft_mapping(profile: Profile) -> str:
     if skipped:
         lines += ["", f"# skipped on purpose (kept as source form only): {', '.join(skipped)}"]
     return "\n".join(lines) + "\n"
+
+
+def _fields_sections(profile: Profile) -> list[str]:
+    """One section per collection (and order lines), with the fields no alias found as
+    blanks and the mapping's own lines; an empty section is where the owner adds lines."""
+    lines = []
+    for collection in (*COLLECTIONS, "lines"):
+        if collection == "analytics":
+            continue
+        units = [p for p in profile.units if p.unit.collection == collection]
+        missing = set().union(*(p.missing for p in units)) if units else set()
+        known = profile.mapping.fields_of(collection)
+        lines += ["", f"[fields.{collection}]  # for: {', '.join(ALIASES[collection])}"]
+        lines += [f'{k} = "{v}"' for k, v in known.items()]
+        lines += [f'{name} = ""' for name in sorted(missing - set(known))
+                  if name in ALIASES[collection]]  # fmt: skip
+    return lines
