@@ -3,6 +3,7 @@ imported, merged or rejected, what was not understood, the adjustments made on t
 the accounts that cannot log in yet, and the reconciliation of the source against the
 rows found in the database. `exit_code()` is the command's exit code (docs/import.md)."""
 
+import json
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -57,6 +58,10 @@ class Report:
     guest_accounts: int = 0
     no_password: list[str] = field(default_factory=list)
     order_totals: dict[str, str] = field(default_factory=dict)
+    # A re-import (cutover): per collection added, updated, unchanged, conflicting, gone.
+    cutover: dict[str, Counter[str]] = field(default_factory=dict)
+    conflicts: list[dict[str, Any]] = field(default_factory=list)
+    gone: dict[str, list[str]] = field(default_factory=dict)
     rejects_file: str | None = None
     all_or_nothing: bool = False
     committed: bool = False
@@ -119,6 +124,7 @@ class Report:
         if self.guest_accounts:
             console.print(f"  users: {self.guest_accounts:,} accounts created for guest orders")
         self._print_passwords(console)
+        self._print_cutover(console)
         totals = self.order_totals
         console.print(
             f"order totals: {totals.get('stated')} as stated in the source, "
@@ -170,6 +176,26 @@ class Report:
             " with `comptoir users set-password EMAIL`.",
             highlight=False,
         )
+
+    def _print_cutover(self, console: Console) -> None:
+        if not self.cutover:
+            return
+        table = Table(title="since the last import of this store")
+        verdicts = ("added", "updated", "unchanged", "conflicting", "gone")
+        table.add_column("collection")
+        for verdict in verdicts:
+            table.add_column(verdict, justify="right")
+        for name, counts in self.cutover.items():
+            table.add_row(name, *(f"{counts[v]:,}" for v in verdicts))
+        console.print(table)
+        for conflict in self.conflicts[:SHOWN_ACCOUNTS]:
+            console.print(f"  conflict, Comptoir's version kept: {escape(json.dumps(conflict))}",
+                          highlight=False)  # fmt: skip
+        for name, ids in self.gone.items():
+            if ids:
+                shown = ", ".join(ids[:SHOWN_ACCOUNTS])
+                console.print(f"  {name} gone from the store (kept here): {escape(shown)}",
+                              highlight=False)  # fmt: skip
 
     def _print_verdict(self, console: Console) -> None:
         rate = self.records() / self.seconds if self.seconds else 0.0

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import asyncpg
 
-from comptoir.importer import staging
+from comptoir.importer import cutover, staging
 from comptoir.importer.report import Outcome, Report
 
 
@@ -19,12 +19,16 @@ async def settle(conn: asyncpg.Connection, report: Report, months: set[tuple[int
     await conn.execute(staging.USER_MAP)
     users = await conn.fetchrow(staging.USER_OUTCOMES)
     outcomes["users"].merged = users["merged"]
+    await cutover.before_inserts(conn, report, "users")
     await _write(conn, outcomes["users"], users["imported"], staging.INSERT_USERS)
+    await cutover.after_inserts(conn, report, "users")
     report.guest_accounts = users["guests"]
     report.no_password = [row["email"] for row in await conn.fetch(staging.ACCOUNTS_WITHOUT_LOGIN)]
 
     products = await staging.count(conn, "SELECT count(*) FROM import_products")
+    await cutover.before_inserts(conn, report, "products")
     await _write(conn, outcomes["products"], products, staging.INSERT_PRODUCTS)
+    await cutover.after_inserts(conn, report, "products")
 
     await conn.execute(staging.UNKNOWN_USERS.format(collection="carts"))
     await conn.execute(staging.CART_OWNERS)
@@ -47,7 +51,7 @@ async def settle(conn: asyncpg.Connection, report: Report, months: set[tuple[int
     written, outcomes["analytics"].found = await _load_events(conn, months)
     outcomes["analytics"].already_present = events - written
 
-    for statement in staging.SOURCES:
+    for statement in staging.sources():
         await conn.execute(statement)
     for row in await conn.fetch(
         "SELECT collection, reason, count(*) AS n FROM import_rejects GROUP BY 1, 2"
@@ -70,8 +74,10 @@ async def _orders(conn: asyncpg.Connection, report: Report) -> None:
         outcome.notes["total differs from its lines: lines win"] += differing
     report.placeholder_products = staging.inserted(await conn.execute(staging.INSERT_PLACEHOLDERS))
     orders = await staging.count(conn, "SELECT count(*) FROM import_orders")
+    await cutover.before_inserts(conn, report, "orders")
     await _write(conn, outcome, orders, staging.INSERT_ORDERS)
     await conn.execute(staging.INSERT_ORDER_ITEMS)
+    await cutover.after_inserts(conn, report, "orders")
 
 
 async def _write(conn: asyncpg.Connection, outcome: Outcome, kept: int, insert: str) -> None:
