@@ -31,8 +31,12 @@ import psutil
 
 from catalog import bench_database, say, server_url
 from comptoir.db import embedded, migrate
-from comptoir.importer import fabricate, fields, staging
+from comptoir.importer import fields, staging
 from comptoir.importer.run import attach_months, open_router
+
+# The store generator is test support (tests/support/fabricate.py), not shipped.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.support import fabricate  # noqa: E402
 
 TARGET_RATE = 100_000
 TARGET_RSS_MB = 300

@@ -13,8 +13,9 @@ import asyncpg
 import pytest
 
 from comptoir.db import embedded
-from comptoir.importer import fabricate
+from comptoir.importer.report import Report
 from tests.importer.conftest import rejects, run_import, write_store
+from tests.support import fabricate
 
 SNAPSHOT = """
 SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM products),
@@ -221,3 +222,24 @@ async def test_a_lowdb_file_imports_like_the_directory_of_the_same_store(
     } == {
         n: (o.read, o.imported, o.merged, o.rejected) for n, o in from_directory.collections.items()
     }
+
+
+@pytest.mark.parametrize("shape", ["wrapped", "mongoexport"])
+async def test_the_same_store_in_another_container_imports_the_same(
+    idb: asyncpg.Connection, import_url: str, tmp_path: Path, shape: str
+) -> None:
+    """The fabricated store (every anomaly of the contract) wrapped with metadata, or as a
+    mongoexport in Extended JSON, counts as the directory of plain arrays does."""
+    directory = fabricate.write_store(tmp_path / "dir", records=1_500, seed=7)
+    other = fabricate.write_store(tmp_path / shape, records=1_500, seed=7, shape=shape)
+
+    from_other = await run_import(import_url, other, dry_run=True)
+    from_directory = await run_import(import_url, directory, dry_run=True)
+
+    def counts(report: Report) -> dict[str, tuple[int, int, int, int]]:
+        return {
+            n: (o.read, o.imported, o.merged, o.rejected) for n, o in report.collections.items()
+        }
+
+    assert counts(from_other) == counts(from_directory)
+    assert from_other.order_totals == from_directory.order_totals

@@ -1,4 +1,4 @@
-"""The committed sample store (written by `comptoir.importer.fabricate`, one record of
+"""The committed sample store (written by `tests/support/fabricate.py`, one record of
 every anomaly of the import contract) through the command line, as an operator runs it."""
 
 import json
