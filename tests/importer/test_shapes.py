@@ -216,3 +216,17 @@ async def test_a_single_record_file_is_read_and_its_missing_owner_named(
     assert reject["reason"].startswith("no user (expected userid, user, customerid, owner;")
     assert "[fields.carts] user = " in reject["reason"]
     assert report.exit_code() == 3  # the whole collection rejected: not a success
+
+
+async def test_all_or_nothing_commits_nothing_when_a_record_is_rejected(
+    idb: asyncpg.Connection, import_url: str, tmp_path: Path
+) -> None:
+    store = shapes.lowdb(tmp_path / "s")
+    document = json.loads((store / "db.json").read_text())
+    document["items"].append({"id": 8, "productName": "Broken", "priceInCents": "free"})
+    (store / "db.json").write_text(json.dumps(document))
+    report = await run_import(import_url, store, all_or_nothing=True)
+
+    assert report.exit_code() == 3 and not report.committed
+    assert await idb.fetchval("SELECT count(*) FROM products") == 0
+    assert await idb.fetchval("SELECT count(*) FROM import_sources") == 0

@@ -57,6 +57,7 @@ def read(value: Any, salt: Any, rules: PasswordRules, hasher: PasswordHasher) ->
             return _kdf(text.lower(), salt_text, rules)
         if digest := _digest(text, rules):
             return _wrapped(text.lower(), digest, hasher)
+        return Password(note="hex hash of an unknown scheme: login refused until one is set")
     if HASH_LIKE.match(text) or text.startswith("$"):
         return Password(note="password hash of an unknown scheme: login refused until one is set")
     return _plain(value, hasher)
