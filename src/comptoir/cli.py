@@ -262,13 +262,13 @@ def db_maintain(
 def create_admin(
     ctx: typer.Context, email: Annotated[str, typer.Argument(help="The admin's email.")]
 ) -> None:
-    """Create an admin, or promote an existing account. Asks for the password (for a new
-    account, or an existing one that has no usable password), or reads it from standard
-    input when that is not a terminal. Says what it did to the password."""
+    """Create an admin, or promote an existing account. For a new account, asks for the
+    password, or reads it from standard input when that is not a terminal; an existing
+    account keeps its password. Says where the password stands."""
     c: Context = ctx.obj
     url = _guard(c.url, c.debug)
     exists = _guard(lambda: asyncio.run(account_exists(url, email=email.strip())), c.debug)
-    password = None if exists == "with password" else _read_password()
+    password = None if exists != "absent" else _read_password()
     message = _guard(
         lambda: asyncio.run(create_or_promote_admin(url, email=email.strip(), password=password)),
         c.debug,

@@ -11,8 +11,8 @@ Presence = Literal["absent", "with password", "without password"]
 
 
 async def create_or_promote_admin(url: str, *, email: str, password: str | None) -> str:
-    """Promote the account with this email, or create it as an admin; say which, and what
-    happened to the password."""
+    """Promote the account with this email (its password untouched), or create it as an
+    admin with `password`; say which, and where the password stands."""
     conn = await asyncpg.connect(url)
     try:
         async with conn.transaction():
@@ -22,16 +22,12 @@ async def create_or_promote_admin(url: str, *, email: str, password: str | None)
                 email,
             )
             if row is not None:
-                if password:
-                    await auth_queries.update_password_hash(
-                        conn, user_id=row["id"], password_hash=await hash_password(password),
-                        revoke_tokens=True,
-                    )  # fmt: skip
-                    return f"{email} is now an admin; its password was set to the one given"
+                # An operator promoting an account must know whether that admin can log in.
                 if row["has_password"]:
                     return (f"{email} is now an admin; its password is unchanged (change it"
                             f" with `comptoir users set-password {email}`)")  # fmt: skip
-                return f"{email} is now an admin; it has no password yet: it cannot log in"
+                return (f"{email} is now an admin; it has no password, so it cannot log in"
+                        f" until one is set: `comptoir users set-password {email}`")  # fmt: skip
             if not password:
                 raise ValueError("a new account needs a password")
             await auth_queries.insert_user(
