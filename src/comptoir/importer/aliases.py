@@ -8,6 +8,7 @@ record's source form).
 """
 
 from difflib import get_close_matches
+from functools import lru_cache
 from typing import Any
 
 ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
@@ -78,6 +79,7 @@ ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
 CENTS = {"price_cents", "total_cents"}
 
 
+@lru_cache(maxsize=4096)  # called for every field of every record; names repeat
 def norm(name: str) -> str:
     return name.lower().replace("_", "").replace("-", "").replace(" ", "")
 

@@ -13,6 +13,7 @@ import html
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 import orjson
@@ -55,6 +56,7 @@ def masked(value: Any) -> Any:
     return value
 
 
+@cache  # a store has few field names and many records: each name is judged once
 def _secret(name: str) -> bool:
     key = norm(str(name))
     return any(word in key for word in SECRETS)
