@@ -48,7 +48,7 @@ class UnitProfile:
     statuses: Counter[str] = field(default_factory=Counter)
     unknown_statuses: set[str] = field(default_factory=set)
     no_status: int = 0
-    missing: set[str] = field(default_factory=set)  # canonical fields no alias found
+    missing: Counter[str] = field(default_factory=Counter)  # records lacking a field
     integer_prices: bool = True
 
 
@@ -100,7 +100,7 @@ def _profile_unit(unit: Unit, context: records.Context) -> UnitProfile:
             for problem in str(reason).split("; "):
                 result.rejects[problem.split(" (")[0][:100]] += 1
                 if found := MISSING.match(problem):
-                    result.missing.add(found.group(1))
+                    result.missing[found.group(1)] += 1
                 if problem.startswith("unknown status"):
                     result.unknown_statuses.add(problem.split('"')[1].strip().lower())
         if unit.collection == "orders" and isinstance(record.value, dict):
@@ -187,10 +187,17 @@ def _fields_sections(profile: Profile) -> list[str]:
         if collection == "analytics":
             continue
         units = [p for p in profile.units if p.unit.collection == collection]
-        missing = set().union(*(p.missing for p in units)) if units else set()
         known = profile.mapping.fields_of(collection)
         lines += ["", f"[fields.{collection}]  # for: {', '.join(ALIASES[collection])}"]
         lines += [f'{k} = "{v}"' for k, v in known.items()]
-        lines += [f'{name} = ""' for name in sorted(missing - set(known))
-                  if name in ALIASES[collection]]  # fmt: skip
+        for name in sorted({n for p in units for n in p.missing} - set(known)):
+            if name not in ALIASES[collection]:
+                continue
+            lacking, records = sum(p.missing[name] for p in units), sum(p.records for p in units)
+            # A field most records lack is a name no alias knows: a blank to fill. A few
+            # records without it are records to fix, not a name to give.
+            if lacking * 2 >= records:
+                lines.append(f'{name} = ""')
+            else:
+                lines.append(f"# {name}: {lacking:,} of {records:,} records have none (rejected)")
     return lines
