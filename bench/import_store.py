@@ -34,7 +34,7 @@ import psutil
 
 from catalog import bench_database, say, server_url
 from comptoir.db import embedded, migrate
-from comptoir.importer import fields, staging
+from comptoir.importer import event_sql, fields
 from comptoir.importer.run import attach_months, open_router
 
 # The store generator is test support (tests/support/fabricate.py), not shipped.
@@ -174,7 +174,7 @@ async def timed_floor(url: str, rows: Path) -> dict[str, float]:
                 columns=("id", "event_type", "payload", "created_at", "legacy_id"),
             )  # fmt: skip
             done("copy")
-            await conn.execute(staging.ROLLUP_ROUTED)
+            await conn.execute(event_sql.ROLLUP_ROUTED)
             done("rollup")
             await attach_months(conn, months)
             await conn.execute("DROP TABLE import_events_router")

@@ -18,6 +18,7 @@ from typing import Any
 
 import asyncpg
 
+from comptoir.importer import staging
 from comptoir.importer.report import Report
 
 
@@ -137,3 +138,42 @@ def _conflict(collection: str, row: asyncpg.Record) -> dict[str, Any]:
 
 def _target(collection: str) -> Target:
     return next(target for target in TARGETS if target.collection == collection)
+
+
+# Every record read keeps its source form (secrets masked) and fingerprint, by legacy
+# collection and id, so that support finds "order 1234" as the old shop had it. Events
+# are left out: they are most of a store, and their row keeps the record as its payload.
+_SOURCE = """
+INSERT INTO import_sources (collection, legacy_id, source, fingerprint, row_id, row_fingerprint)
+SELECT {collection}, {key}, s.raw::jsonb, s.fp, {row_id}, {row_fingerprint}
+FROM {table} s {join}
+WHERE s.raw IS NOT NULL
+ON CONFLICT (collection, legacy_id) DO NOTHING
+"""
+
+
+def sources() -> list[str]:
+    # The row's fingerprint as this import wrote it, for the next import's comparison
+    def row_fp(table: str, row_id: str) -> str:
+        expression = ROW_FINGERPRINTS[table]
+        return f"(SELECT {expression} FROM {table} t WHERE t.id = {row_id})"
+
+    return [
+        _SOURCE.format(collection="'users'", key="s.key", row_id="m.user_id",
+                       table="import_users", join="JOIN import_user_map m ON m.ord = s.ord",
+                       row_fingerprint=row_fp("users", "m.user_id")),
+        _SOURCE.format(collection="'products'", key="s.key", table="import_products", join="",
+                       row_id="md5('product:' || s.key)::uuid",
+                       row_fingerprint=row_fp("products", "md5('product:' || s.key)::uuid")),
+        _SOURCE.format(collection="'carts'", key="s.user_key || '#' || s.ord",
+                       table="import_carts", join="JOIN import_cart_owners o ON o.ord = s.ord",
+                       row_id="md5('cart:' || o.user_id)::uuid", row_fingerprint="NULL"),
+        _SOURCE.format(collection="'orders'", key="s.key", table="import_orders", join="",
+                       row_id="md5('order:' || s.key)::uuid",
+                       row_fingerprint=row_fp("orders", "md5('order:' || s.key)::uuid")),
+        _SOURCE.format(collection="'leads'", key="COALESCE(s.key, 'at:' || s.ord)",
+                       table="import_leads", join="", row_fingerprint="NULL",
+                       row_id=staging.LEAD_ID.replace("key", "s.key").replace("ord)", "s.ord)")),
+        _SOURCE.format(collection="s.collection", key="s.ord::text", table="import_kept",
+                       join="", row_id="NULL::uuid", row_fingerprint="NULL"),
+    ]  # fmt: skip

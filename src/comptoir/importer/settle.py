@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import asyncpg
 
-from comptoir.importer import cutover, staging
+from comptoir.importer import cutover, event_sql, staging
 from comptoir.importer.report import Outcome, Report
 
 
@@ -44,14 +44,14 @@ async def settle(conn: asyncpg.Connection, report: Report, months: set[tuple[int
     leads = await staging.count(conn, "SELECT count(*) FROM import_leads")
     await _write(conn, outcomes["leads"], leads, staging.INSERT_LEADS)
 
-    if orphans := await staging.count(conn, staging.UNKNOWN_EVENT_USERS):
+    if orphans := await staging.count(conn, event_sql.UNKNOWN_EVENT_USERS):
         outcomes["analytics"].notes["event of an unknown user kept without user"] += orphans
     events = await staging.count(conn, "SELECT count(*) FROM import_analytics")
     outcomes["analytics"].imported = events
     written, outcomes["analytics"].found = await _load_events(conn, months)
     outcomes["analytics"].already_present = events - written
 
-    for statement in staging.sources():
+    for statement in cutover.sources():
         await conn.execute(statement)
     for row in await conn.fetch(
         "SELECT collection, reason, count(*) AS n FROM import_rejects GROUP BY 1, 2"
@@ -88,16 +88,16 @@ async def _write(conn: asyncpg.Connection, outcome: Outcome, kept: int, insert: 
 
 
 async def _load_events(conn: asyncpg.Connection, covered: set[tuple[int, int]]) -> tuple[int, int]:
-    """Events into their months (see staging.NEW_MONTHS); returns rows written and rows
+    """Events into their months (see event_sql.NEW_MONTHS); returns rows written and rows
     found in the database for the imported events."""
     firsts = [datetime(year, month, 1, tzinfo=UTC) for year, month in sorted(covered)]
     months = await open_router(conn, firsts)
-    routed = staging.inserted(await conn.execute(staging.ROUTE_EVENTS))
-    await conn.execute(staging.ROLLUP_ROUTED)
+    routed = staging.inserted(await conn.execute(event_sql.ROUTE_EVENTS))
+    await conn.execute(event_sql.ROLLUP_ROUTED)
     await attach_months(conn, months)
     others = await conn.fetchval("SELECT count(*) FROM import_events_rest")
-    written = routed - others + staging.inserted(await conn.execute(staging.INSERT_OTHER_EVENTS))
-    found = await staging.count(conn, staging.FOUND_OTHER_EVENTS)
+    written = routed - others + staging.inserted(await conn.execute(event_sql.INSERT_OTHER_EVENTS))
+    found = await staging.count(conn, event_sql.FOUND_OTHER_EVENTS)
     for month in months:
         found += await staging.count(conn, "SELECT count(*) FROM {name}".format(**month))
     await conn.execute("DROP TABLE import_events_router")
@@ -106,11 +106,11 @@ async def _load_events(conn: asyncpg.Connection, covered: set[tuple[int, int]]) 
 
 async def open_router(conn: asyncpg.Connection, firsts: list[datetime]) -> list[dict[str, str]]:
     """The scratch router with a bare table for each month of `firsts` that takes the bulk
-    path (staging.NEW_MONTHS); those months, as `month_bounds` gives them."""
-    months = [month_bounds(m) for m in await conn.fetch(staging.NEW_MONTHS, firsts)]
-    await conn.execute(staging.ROUTER)
+    path (event_sql.NEW_MONTHS); those months, as `month_bounds` gives them."""
+    months = [month_bounds(m) for m in await conn.fetch(event_sql.NEW_MONTHS, firsts)]
+    await conn.execute(event_sql.ROUTER)
     for month in months:
-        await conn.execute(staging.BARE_MONTH.format(**month))
+        await conn.execute(event_sql.BARE_MONTH.format(**month))
     return months
 
 
@@ -118,11 +118,11 @@ async def attach_months(conn: asyncpg.Connection, months: list[dict[str, str]]) 
     """The bare month tables, filled, become partitions of analytics_events (building their
     indexes)."""
     for month in months:
-        await conn.execute(staging.ATTACH_MONTH.format(**month))
+        await conn.execute(event_sql.ATTACH_MONTH.format(**month))
 
 
 def month_bounds(month: asyncpg.Record) -> dict[str, str]:
-    """A row of staging.NEW_MONTHS as the names and literals its DDL is formatted with."""
+    """A row of event_sql.NEW_MONTHS as the names and literals its DDL is formatted with."""
     # Identifiers and literals PostgreSQL produced itself, quoted for DDL that takes no
     # parameters.
     return {
