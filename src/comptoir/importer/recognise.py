@@ -26,6 +26,11 @@ SYNONYMS = {
                   "tracking", "metric"},
 }  # fmt: skip
 SAMPLE = 20
+# What shops keep beside their collections and that looks like one by its content (a
+# wishlist holds lines and a user, like a cart): never guessed, always named or skipped.
+NOT_GUESSED = {"wishlist", "favorite", "favourite", "favori", "coupon", "address", "review",
+               "category", "productcategory", "setting", "config", "session", "giftcard",
+               "reward", "notification", "backup"}  # fmt: skip
 
 
 def singular(name: str) -> str:
@@ -81,6 +86,9 @@ def recognise(unit: Unit, mapped: dict[str, str]) -> None:
             return
     if collection := by_name(unit.stem):
         unit.collection, unit.rule = collection, f'name "{unit.stem}"'
+        return
+    if singular(unit.stem) in NOT_GUESSED or any(w in singular(unit.stem) for w in NOT_GUESSED):
+        unit.collection, unit.rule = None, ""
         return
     sample = []
     for record in unit.records():

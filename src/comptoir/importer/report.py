@@ -138,15 +138,16 @@ class Report:
 
     def _print_files(self, console: Console) -> None:
         table = Table(title="files and keys found")
-        for heading in ("source", "container", "collection", "decided by", "read", "rejected"):
-            table.add_column(
-                heading, justify="right" if heading in ("read", "rejected") else "left"
-            )
+        headings = ("source", "container", "collection", "decided by", "read",
+                    "imported or merged", "rejected")  # fmt: skip
+        for heading in headings:
+            table.add_column(heading, justify="left" if heading in headings[:4] else "right")
         for f in self.files:
+            kept = "kept as source form" if f.collection == "skip" else f"{f.read - f.rejected:,}"
             table.add_row(escape(f.name), f.form, f.collection, escape(f.rule), f"{f.read:,}",
-                          f"{f.rejected:,}")  # fmt: skip
+                          kept, f"{f.rejected:,}")  # fmt: skip
         for name, _ in self.not_understood:
-            table.add_row(escape(name), "", "NOT UNDERSTOOD", "", "", "")
+            table.add_row(escape(name), "", "NOT UNDERSTOOD", "", "", "", "")
         console.print(table)
 
     def _print_collections(self, console: Console) -> None:
