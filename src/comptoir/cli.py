@@ -15,6 +15,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 import uvicorn
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
 from comptoir.db import maintain, migrate, schema, stats
@@ -86,7 +87,8 @@ def _guard(step: Callable[[], T], debug: bool) -> T:
         err.print(f"[red]error:[/red] bad setting: {exc}", highlight=False)
         raise typer.Exit(2) from None
     except (StoreError, import_mapping.MappingError) as exc:
-        err.print(f"[red]error:[/red] {exc}; nothing was imported", highlight=False)
+        # The message names mapping-file sections ("[collections]"): not markup.
+        err.print(f"[red]error:[/red] {escape(str(exc))}; nothing was imported", highlight=False)
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
         err.print("[red]interrupted:[/red] nothing was changed", highlight=False)

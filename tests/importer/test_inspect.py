@@ -87,3 +87,19 @@ def test_inspect_prints_a_profile_and_writes_the_draft_without_a_database(tmp_pa
     assert "priceInCents" in result.stdout and "price_cents" in result.stdout
     assert "draft mapping written to" in result.stdout
     assert '"db.json:orders" = "orders"' in (tmp_path / "draft.toml").read_text()
+
+
+def test_a_bad_mapping_file_stops_the_import_with_the_entry_named(tmp_path: Path) -> None:
+    store = shapes.lowdb(tmp_path / "store")
+    (tmp_path / "map.toml").write_text('[collections]\n"db.json:items" = "widgets"\n')
+    result = subprocess.run(  # the CLI is what is under test
+        [str(Path(sys.executable).parent / "comptoir"), "import-json", str(store),
+         "--map", str(tmp_path / "map.toml")],
+        env={**os.environ, "DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none",
+             "COLUMNS": "300"},
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+
+    assert result.returncode == 1
+    assert '[collections] "db.json:items" = "widgets": one of users,' in result.stderr
+    assert "nothing was imported" in result.stderr
