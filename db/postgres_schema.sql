@@ -305,6 +305,8 @@ CREATE TABLE public.products (
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     deleted_at timestamp with time zone,
     legacy_id text,
+    attributes jsonb DEFAULT '{}'::jsonb NOT NULL,
+    CONSTRAINT products_attributes_check CHECK ((jsonb_typeof(attributes) = 'object'::text)),
     CONSTRAINT products_name_check CHECK ((btrim(name) <> ''::text)),
     CONSTRAINT products_price_check CHECK ((price >= (0)::numeric)),
     CONSTRAINT products_stock_check CHECK ((stock >= 0))
@@ -524,6 +526,16 @@ CREATE TABLE public.carts (
     updated_at timestamp with time zone DEFAULT now() NOT NULL
 );
 
+CREATE TABLE public.import_sources (
+    collection text NOT NULL,
+    legacy_id text NOT NULL,
+    source jsonb NOT NULL,
+    fingerprint text NOT NULL,
+    row_id uuid,
+    row_fingerprint text,
+    imported_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
 CREATE TABLE public.leads (
     id uuid DEFAULT gen_random_uuid() NOT NULL,
     name text NOT NULL,
@@ -604,6 +616,9 @@ ALTER TABLE ONLY public.carts
 ALTER TABLE ONLY public.idempotency_keys
     ADD CONSTRAINT idempotency_keys_pkey PRIMARY KEY (user_id, key);
 
+ALTER TABLE ONLY public.import_sources
+    ADD CONSTRAINT import_sources_pkey PRIMARY KEY (collection, legacy_id);
+
 ALTER TABLE ONLY public.leads
     ADD CONSTRAINT leads_pkey PRIMARY KEY (id);
 
@@ -659,6 +674,8 @@ CREATE INDEX analytics_events_default_user_id_created_at_idx ON public.analytics
 CREATE INDEX cart_items_cart_id_idx ON public.cart_items USING btree (cart_id);
 
 CREATE INDEX idempotency_keys_expires_at_idx ON public.idempotency_keys USING btree (expires_at);
+
+CREATE INDEX import_sources_row_id ON public.import_sources USING btree (row_id);
 
 CREATE INDEX leads_created_at_idx ON public.leads USING btree (created_at DESC);
 
@@ -782,6 +799,10 @@ CREATE POLICY carts_of_user ON public.carts USING ((user_id = ( SELECT public.re
 ALTER TABLE public.idempotency_keys ENABLE ROW LEVEL SECURITY;
 
 CREATE POLICY idempotency_keys_of_user ON public.idempotency_keys USING ((user_id = ( SELECT public.request_user_id() AS request_user_id)));
+
+ALTER TABLE public.import_sources ENABLE ROW LEVEL SECURITY;
+
+CREATE POLICY import_sources_of_staff ON public.import_sources TO comptoir_staff USING (true);
 
 ALTER TABLE public.order_items ENABLE ROW LEVEL SECURITY;
 

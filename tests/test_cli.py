@@ -84,6 +84,25 @@ def test_create_admin_then_promote(scratch: str) -> None:
     assert asyncio.run(_hash_of(scratch, "boss@example.com")).startswith("$argon2id$")
 
 
+def test_set_password_gives_an_imported_account_a_way_in(scratch: str) -> None:
+    run(scratch, "db", "upgrade")
+    asyncio.run(_add_customer(scratch, "guest@example.com"))  # no password, like a guest's
+    result = CliRunner().invoke(
+        app, ["--database-url", scratch, "users", "set-password", "guest@example.com"],
+        input="a long enough password\n",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "password of guest@example.com set" in result.output
+    assert asyncio.run(_hash_of(scratch, "guest@example.com")).startswith("$argon2id$")
+
+    unknown = CliRunner().invoke(
+        app, ["--database-url", scratch, "users", "set-password", "nobody@example.com"],
+        input="a long enough password\n",
+    )  # fmt: skip
+    assert unknown.exit_code == 1
+    assert "no account with the email nobody@example.com" in unknown.output
+
+
 def test_create_admin_refuses_a_short_password(scratch: str) -> None:
     run(scratch, "db", "upgrade")
     result = CliRunner().invoke(

@@ -16,19 +16,22 @@ from typing import Annotated, Any, TypeVar
 import typer
 import uvicorn
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
 from comptoir.auth.passwords import broken_rule
 from comptoir.db import maintain, migrate, partitions, schema, stats
 from comptoir.db.server import database_url
 from comptoir.demo import seed
+from comptoir.importer import inspect as store_inspect
+from comptoir.importer import mapping as import_mapping
 from comptoir.importer.run import import_store
 from comptoir.importer.sources import StoreError
 from comptoir.observability.logs import logging_config
 from comptoir.observability.metrics import share_between_workers
 from comptoir.orders import service as orders
 from comptoir.settings import Settings, SettingsError, load_settings, split_list
-from comptoir.users.admins import account_exists, create_or_promote_admin
+from comptoir.users.admins import account_exists, create_or_promote_admin, set_password
 
 app = typer.Typer(help="Comptoir, the shop backend on PostgreSQL.", no_args_is_help=True)
 db_app = typer.Typer(help="The database: migrations and schema.", no_args_is_help=True)
@@ -85,8 +88,9 @@ def _guard(step: Callable[[], T], debug: bool) -> T:
     except SettingsError as exc:
         err.print(f"[red]error:[/red] bad setting: {exc}", highlight=False)
         raise typer.Exit(2) from None
-    except StoreError as exc:
-        err.print(f"[red]error:[/red] {exc}; nothing was imported", highlight=False)
+    except (StoreError, import_mapping.MappingError) as exc:
+        # The message names mapping-file sections ("[collections]"): not markup.
+        err.print(f"[red]error:[/red] {escape(str(exc))}; nothing was imported", highlight=False)
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
         err.print("[red]interrupted:[/red] nothing was changed", highlight=False)
@@ -272,15 +276,32 @@ def db_maintain(
 def create_admin(
     ctx: typer.Context, email: Annotated[str, typer.Argument(help="The admin's email.")]
 ) -> None:
-    """Create an admin, or promote an existing account. Asks for the password, or reads it
-    from standard input when that is not a terminal."""
+    """Create an admin, or promote an existing account. For a new account, asks for the
+    password, or reads it from standard input when that is not a terminal; an existing
+    account keeps its password. Says where the password stands."""
     c: Context = ctx.obj
     url = _guard(c.url, c.debug)
     exists = _guard(lambda: asyncio.run(account_exists(url, email=email.strip())), c.debug)
-    password = None if exists else _read_password(email.strip(), c.settings.shop_name)
+    password = None if exists != "absent" else _read_password(email.strip(), c.settings.shop_name)
     message = _guard(
         lambda: asyncio.run(create_or_promote_admin(url, email=email.strip(), password=password)),
         c.debug,
+    )
+    out.print(message)
+
+
+@users_app.command("set-password")
+def set_password_command(
+    ctx: typer.Context, email: Annotated[str, typer.Argument(help="The account's email.")]
+) -> None:
+    """Set an account's password (imported accounts with no usable password, guests).
+    Asks for it, or reads it from standard input when that is not a terminal. Every token
+    of the account stops working."""
+    c: Context = ctx.obj
+    url = _guard(c.url, c.debug)
+    password = _read_password(email.strip(), c.settings.shop_name)
+    message = _guard(
+        lambda: asyncio.run(set_password(url, email=email.strip(), password=password)), c.debug
     )
     out.print(message)
 
@@ -318,11 +339,16 @@ def demo(
 @app.command("import-json")
 def import_json(
     ctx: typer.Context,
-    path: Annotated[
-        Path, typer.Argument(help="A directory of collection files, or a lowdb db.json.")
-    ],
+    path: Annotated[Path, typer.Argument(help="The store: a directory tree or one JSON file.")],
+    map_file: Annotated[
+        Path | None,
+        typer.Option("--map", help="Mapping file (TOML); `comptoir inspect` drafts it."),
+    ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Do everything but commit; print the report.")
+    ] = False,
+    all_or_nothing: Annotated[
+        bool, typer.Option("--all-or-nothing", help="Commit nothing if anything is rejected.")
     ] = False,
     rejects: Annotated[
         Path, typer.Option(help="Where rejected records go (JSON lines), if there are any.")
@@ -331,10 +357,18 @@ def import_json(
         Path | None, typer.Option(help="Also write the report as JSON to this file.")
     ] = None,
 ) -> None:
-    """Move a legacy Express/JSON store into PostgreSQL, all or nothing (applies
-    migrations first)."""
+    """Move a legacy JSON store into PostgreSQL (applies migrations first). Exit code 0 when
+    every record was imported or merged; 3 some rejected, 4 some not understood, 5 counts
+    that do not add up, 1 an error (nothing imported), 130 interrupted."""
     c: Context = ctx.obj
+    mapping = _guard(lambda: import_mapping.load(map_file), c.debug)
     url = _guard(c.url, c.debug)
+    if mapping.currency and mapping.currency.upper() != c.settings.currency.upper():
+        err.print(
+            f"[red]error:[/red] the store's prices are in {mapping.currency}, the shop's"
+            f" currency is {c.settings.currency} (COMPTOIR_CURRENCY); nothing was imported"
+        )
+        raise typer.Exit(1)
     _guard(lambda: migrate.upgrade(url), c.debug)
     with Progress(
         TextColumn("{task.description}"), TextColumn("{task.completed:,.0f} records"),
@@ -349,15 +383,40 @@ def import_json(
 
         report = _guard(
             lambda: asyncio.run(
-                import_store(url, path, dry_run=dry_run, rejects_path=rejects, progress=advance)
+                import_store(url, path, dry_run=dry_run, rejects_path=rejects, progress=advance,
+                             mapping=mapping, all_or_nothing=all_or_nothing)
             ),
             c.debug,
-        )
+        )  # fmt: skip
     report.print(out)
     if report_json:
-        report_json.write_text(json.dumps(report.as_json(), indent=2) + "\n")
-    if not report.reconciled():
-        raise typer.Exit(1)
+        report_json.write_text(json.dumps(report.as_json(), indent=2, default=str) + "\n")
+    if code := report.exit_code():
+        raise typer.Exit(code)
+
+
+@app.command()
+def inspect(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="The store: a directory tree or one JSON file.")],
+    draft: Annotated[Path, typer.Option(help="Where the draft mapping file goes.")] = Path(
+        "comptoir-map.toml"
+    ),
+    map_file: Annotated[
+        Path | None, typer.Option("--map", help="A mapping file to profile the store with.")
+    ] = None,
+) -> None:
+    """Profile a legacy store without touching any database: files and containers,
+    collections recognised, fields and where they go, what would be rejected; and write a
+    draft mapping file to complete (its blanks are "")."""
+    c: Context = ctx.obj
+    mapping = _guard(lambda: import_mapping.load(map_file), c.debug)
+    profile = _guard(lambda: store_inspect.profile(path, mapping), c.debug)
+    profile.print(out)
+    draft.write_text(store_inspect.draft_mapping(profile), encoding="utf-8")
+    blanks = store_inspect.blanks(profile)
+    out.print(f"draft mapping written to {draft}" +
+              (f": {blanks} blanks to fill" if blanks else ": nothing to fill"))  # fmt: skip
 
 
 def main() -> None:

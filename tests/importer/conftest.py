@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from comptoir.app import create_app
+from comptoir.importer.mapping import Mapping
 from comptoir.importer.report import Report
 from comptoir.importer.run import import_store
 from comptoir.settings import Settings
@@ -18,7 +19,7 @@ from tests.conftest import client_of, migrated_database
 
 TABLES = (
     "users, products, carts, cart_items, orders, order_items, leads, analytics_events,"
-    " idempotency_keys, revoked_tokens"
+    " idempotency_keys, revoked_tokens, import_sources"
 )
 
 
@@ -61,12 +62,26 @@ def write_store(root: Path, **collections: list[Any]) -> Path:
     return root
 
 
-async def run_import(url: str, root: Path, *, dry_run: bool = False) -> Report:
+async def run_import(
+    url: str,
+    root: Path,
+    *,
+    dry_run: bool = False,
+    mapping: Mapping | None = None,
+    all_or_nothing: bool = False,
+) -> Report:
     report = await import_store(
-        url, root, dry_run=dry_run, rejects_path=root.parent / f"{root.name}-rejects.jsonl"
-    )
+        url, root, dry_run=dry_run, rejects_path=root.parent / f"{root.name}-rejects.jsonl",
+        mapping=mapping, all_or_nothing=all_or_nothing,
+    )  # fmt: skip
     assert report.balanced(), report
     return report
+
+
+async def login(shop: httpx.AsyncClient, email: str, password: str) -> int:
+    """The status of a login through the API: 200 in, 401 refused."""
+    response = await shop.post("/v1/auth/login", json={"email": email, "password": password})
+    return response.status_code
 
 
 def rejects(report: Report) -> list[dict[str, Any]]:

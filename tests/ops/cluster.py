@@ -51,6 +51,12 @@ def own_cluster(directory: Path) -> Iterator[Cluster]:
     directory.mkdir(parents=True, exist_ok=True)
     if os.geteuid() == 0:  # the server runs as the package's system user: let it in
         directory.chmod(0o777)
+        # And through the folders above, which pytest makes private (pytest-xdist adds one
+        # per worker): traversal only, nothing listed.
+        for folder in directory.resolve().parents:
+            if folder == Path(folder.anchor) or folder.stat().st_uid != 0:
+                break
+            folder.chmod(folder.stat().st_mode | 0o011)
     cluster = Cluster(directory / "pg")
     try:
         yield cluster

@@ -1,8 +1,9 @@
 """Password hashing and access tokens.
 
-Hashes are argon2id. Legacy bcrypt hashes (imported accounts) are verified and replaced by
-argon2id at the first successful login. Hashing is slow on purpose, so it runs in a worker
-thread: a login must not stall the event loop and every other request with it.
+Hashes are argon2id. Legacy hashes of imported accounts (bcrypt here, the other schemes in
+`legacy.py`) are verified and replaced by argon2id at the first successful login. Hashing
+is slow on purpose, so it runs in a worker thread: a login must not stall the event loop
+and every other request with it.
 """
 
 import asyncio
@@ -16,6 +17,8 @@ import bcrypt
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+
+from comptoir.auth import legacy
 
 ALGORITHM = "HS256"
 BCRYPT_PREFIXES = ("$2a$", "$2b$", "$2y$")
@@ -42,6 +45,9 @@ def _verify(stored: str | None, password: str) -> Verdict:
             valid = bcrypt.checkpw(password.encode()[:72], stored.encode())
         except ValueError:
             return Verdict(False)
+        return Verdict(valid, _hasher.hash(password) if valid else None)
+    if legacy.is_legacy(stored):
+        valid = legacy.verify(stored, password)
         return Verdict(valid, _hasher.hash(password) if valid else None)
     try:
         _hasher.verify(stored, password)

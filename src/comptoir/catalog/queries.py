@@ -20,7 +20,8 @@ from comptoir.pagination import Arguments, newest_first
 PRODUCT_JSON = """json_build_object(
     'id', p.id, 'name', p.name, 'description', p.description, 'price', p.price::text,
     'currency', $1::text, 'stock', p.stock, 'active', p.active,
-    'created_at', p.created_at, 'updated_at', p.updated_at, 'deleted_at', p.deleted_at)"""
+    'attributes', p.attributes, 'created_at', p.created_at, 'updated_at', p.updated_at,
+    'deleted_at', p.deleted_at)"""
 
 VISIBLE = "p.active AND p.deleted_at IS NULL"
 

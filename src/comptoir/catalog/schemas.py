@@ -2,7 +2,7 @@
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -24,6 +24,10 @@ class Product(BaseModel):
     currency: str
     stock: int
     active: bool
+    attributes: dict[str, Any] = Field(
+        default_factory=dict,
+        description="What the shop keeps beyond the columns (brand, categories, images, ...).",
+    )
     created_at: datetime
     updated_at: datetime
     deleted_at: datetime | None

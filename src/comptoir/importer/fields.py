@@ -12,6 +12,7 @@ CENT = Decimal("0.01")
 MAX_AMOUNT = Decimal("9999999999.99")  # numeric(12,2)
 MAX_INT = 2**31 - 1
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+CURRENCY_SIGNS = re.compile(r"^\s*[^\d\s.,-]{1,4}\s*|\s*[^\d\s.,-]{1,4}\s*$")
 EPOCH_SECONDS_BELOW = 10**11  # smaller epoch numbers are seconds, larger milliseconds
 
 
@@ -68,15 +69,16 @@ def moment(value: Any) -> datetime:
     raise Unusable("unusable date" if value is not None else "no date")
 
 
-def amount(value: Any, notes: set[str]) -> Decimal:
-    """A price: a number, or a string with "." or "," as decimal mark, rounded half-up to
-    cents. Negative, non-numeric or larger than numeric(12,2) holds: unusable."""
+def amount(value: Any, notes: set[str], *, cents: bool = False) -> Decimal:
+    """A price: a number, or a string with "." or "," as decimal mark and maybe a currency
+    sign or code ("€12.50", "12,50 EUR"), rounded half-up to cents; with `cents`, an amount
+    in cents. Negative, non-numeric or larger than numeric(12,2) holds: unusable."""
     if isinstance(value, bool) or value is None:
         raise Unusable("price is not a number")
     if isinstance(value, int | float):
         literal = repr(value)
     elif isinstance(value, str):
-        literal = value.strip().replace(" ", "")
+        literal = CURRENCY_SIGNS.sub("", value).replace(" ", "").replace("\u00a0", "")
         if "," in literal and "." in literal:  # "1,234.50" or "1.234,50": the last is decimal
             thousands = "," if literal.rfind(".") > literal.rfind(",") else "."
             literal = literal.replace(thousands, "")
@@ -89,6 +91,8 @@ def amount(value: Any, notes: set[str]) -> Decimal:
         raise Unusable("price is not a number") from None
     if not parsed.is_finite():
         raise Unusable("price is not a number")
+    if cents:
+        parsed = parsed / 100
     if parsed < 0:
         raise Unusable("negative price")
     rounded = parsed.quantize(CENT, rounding=ROUND_HALF_UP)

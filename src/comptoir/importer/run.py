@@ -1,10 +1,12 @@
 """`comptoir import-json`: one legacy store into PostgreSQL, in one transaction.
 
-Records are parsed as a stream, checked one by one in Python (records.py), and copied
-into temporary staging tables; set-based SQL (staging.py) then decides what depends on
-other records and writes the shop's tables. Nothing is committed before the very end, so
-a malformed file, a crash, `kill -9` or Ctrl-C leaves the database as it was, and
-`--dry-run` is the same run ending in a rollback.
+The store's files and containers are found (discover.py) and each stream of records is
+recognised as a collection (recognise.py). Records are parsed as a stream, checked one by
+one in Python (records.py, orders.py), and copied into temporary staging tables;
+set-based SQL (settle.py, staging.py) then decides what depends on other records and
+writes the shop's tables. Nothing is committed before the very end, so a malformed file,
+a crash, `kill -9` or Ctrl-C leaves the database as it was, `--dry-run` is the same run
+ending in a rollback, and so is `--all-or-nothing` when anything was not imported.
 """
 
 import asyncio
@@ -21,18 +23,24 @@ import asyncpg
 from argon2 import PasswordHasher
 
 from comptoir.importer import records, staging
+from comptoir.importer.discover import Unit, discover
 from comptoir.importer.fields import Unusable
-from comptoir.importer.report import Outcome, Report
-from comptoir.importer.sources import Record, Source, open_store
+from comptoir.importer.mapping import Mapping
+from comptoir.importer.recognise import COLLECTIONS, SKIP, recognise
+from comptoir.importer.report import FileOutcome, Outcome, Report
+from comptoir.importer.settle import attach_months, open_router, settle
+from comptoir.importer.sources import Record
+
+__all__ = ["attach_months", "import_store", "open_router"]
 
 BATCH = 5_000  # carts and orders a batch at a time, with their lines: bounded memory
-CONVERTERS: dict[str, Callable[[Record], records.Staged]] = {
-    "users": lambda r: records.user(r.ordinal, r.value),
-    "products": lambda r: records.product(r.ordinal, r.value),
-    "carts": lambda r: records.cart(r.ordinal, r.value),
-    "orders": lambda r: records.order(r.ordinal, r.value),
-    "leads": lambda r: records.lead(r.ordinal, r.value),
-    "analytics": lambda r: records.event(r.ordinal, r.value, r.raw),
+CONVERTERS: dict[str, Callable[[Record, records.Context], records.Staged]] = {
+    "users": records.user,
+    "products": records.product,
+    "carts": records.cart,
+    "orders": records.order,
+    "leads": records.lead,
+    "analytics": records.event,
 }
 LINES = {"carts": "cart_lines", "orders": "order_lines"}
 
@@ -40,18 +48,19 @@ Progress = Callable[[str, int, int], None]  # collection, records read so far, r
 
 
 class Rejects:
-    """The rejects file: one JSON line per rejected record, whole, with its reason. It is
-    opened at the first reject, so a clean import leaves no file behind."""
+    """The rejects file: one JSON line per rejected record, whole (secrets masked), with
+    every reason. It is opened at the first reject, so a clean import leaves no file."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._stream: IO[str] | None = None
 
-    def write(self, collection: str, record: Any, reason: str) -> None:
+    def write(self, collection: str, record: Any, reason: str, where: str = "") -> None:
         if self._stream is None:
             self._stream = self.path.open("w", encoding="utf-8")
-        line = {"collection": collection, "record": records.masked(record), "reason": reason}
-        self._stream.write(json.dumps(line, ensure_ascii=False) + "\n")
+        line = {"collection": collection, "file": where, "record": records.masked(record),
+                "reason": reason}  # fmt: skip
+        self._stream.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
 
     def close(self) -> None:
         if self._stream is not None:
@@ -68,6 +77,24 @@ class Rejects:
         return self._stream is not None
 
 
+def plan(path: Path, mapping: Mapping) -> tuple[list[Unit], Report]:
+    """The store's units, recognised, in the order they are staged, and an empty report
+    that names what will not be imported."""
+    units, skipped = discover(path)
+    report = Report(str(path), False, {name: Outcome() for name in COLLECTIONS})
+    report.skipped = [(s.name, s.why) for s in skipped]
+    for unit in units:
+        recognise(unit, mapping.collections)
+    order = {name: i for i, name in enumerate((*COLLECTIONS, SKIP))}
+    units.sort(key=lambda u: order.get(u.collection or "", len(order)))
+    for unit in units:
+        if unit.collection is None:
+            why = "not recognised as a collection by its name or content"
+            report.not_understood.append((unit.name, f"{unit.form}: {why}; name it in"
+                                          f' [collections] "{unit.name}" = "..."'))  # fmt: skip
+    return units, report
+
+
 async def import_store(
     url: str,
     path: Path,
@@ -75,10 +102,13 @@ async def import_store(
     dry_run: bool = False,
     rejects_path: Path,
     progress: Progress | None = None,
+    mapping: Mapping | None = None,
+    all_or_nothing: bool = False,
 ) -> Report:
     started = time.perf_counter()
-    sources = open_store(path)
-    report = Report(str(path), dry_run, {name: Outcome() for name in CONVERTERS})
+    mapping = mapping or Mapping()
+    units, report = plan(path, mapping)
+    report.dry_run = dry_run
     rejects = Rejects(rejects_path)
     conn = await asyncpg.connect(
         url, server_settings={"timezone": "UTC", "application_name": "comptoir import-json"}
@@ -89,18 +119,21 @@ async def import_store(
         try:
             await conn.execute("SET LOCAL work_mem = '256MB'; SET LOCAL statement_timeout = 0")
             await conn.execute(staging.TABLES)
+            context = records.Context(mapping, PasswordHasher())
             # Each argon2id hash holds 64 MiB while it runs: one at a time keeps the import's
             # memory bounded whatever the number of plain-text passwords. The hashing runs
             # beside the parse (argon2 releases the GIL).
             with ThreadPoolExecutor(1, thread_name_prefix="argon2") as hashing:
                 passwords: dict[int, Future[str]] = {}
                 months: set[tuple[int, int]] = set()  # of the events, in UTC
-                for source in sources:
-                    await _stage(
-                        conn, source, report, rejects, hashing, passwords, months, progress
-                    )
+                for unit in units:
+                    if unit.collection is None:
+                        continue
+                    stage = _Stage(conn, unit, report, rejects, context, hashing, passwords)
+                    await stage.run(months, progress)
                 await _store_hashes(conn, passwords)
-            await _settle(conn, report, months)
+            await settle(conn, report, months)
+            await _file_rejects(conn, report)
             async with conn.transaction():  # a savepoint: the cursor needs a transaction
                 async for row in conn.cursor(staging.REJECTS):
                     rejects.write(row["collection"], json.loads(row["raw"]), row["reason"])
@@ -109,10 +142,13 @@ async def import_store(
             with suppress(Exception):  # a broken connection rolls back as it closes
                 await transaction.rollback()
             raise
-        if dry_run:
+        report.all_or_nothing = all_or_nothing
+        if dry_run or (all_or_nothing and not report.complete()):
             await transaction.rollback()
+            report.committed = False
         else:
             await transaction.commit()
+            report.committed = True
             await _analyze(conn)
     finally:
         await conn.close()
@@ -133,63 +169,109 @@ async def _analyze(conn: asyncpg.Connection) -> None:
         pass
 
 
-async def _stage(
-    conn: asyncpg.Connection,
-    source: Source,
-    report: Report,
-    rejects: Rejects,
-    hashing: ThreadPoolExecutor,
-    passwords: dict[int, Future[str]],
-    months: set[tuple[int, int]],
-    progress: Progress | None,
-) -> None:
-    name = source.collection
-    outcome = report.collections[name]
-    convert = CONVERTERS[name]
-    hasher = PasswordHasher()
+async def _file_rejects(conn: asyncpg.Connection, report: Report) -> None:
+    """Records rejected in SQL, counted against the file they came from (by ordinal range)."""
+    for file in report.files:
+        file.rejected += await staging.count(
+            conn,
+            f"SELECT count(*) FROM import_rejects WHERE collection = '{file.collection}'"
+            f" AND ord >= {file.first} AND ord < {file.first + file.read}",
+        )
 
-    def staged() -> Iterator[records.Staged]:
-        for record in source.records():
+
+class _Stage:
+    """One unit's records into the staging tables of its collection."""
+
+    def __init__(
+        self,
+        conn: asyncpg.Connection,
+        unit: Unit,
+        report: Report,
+        rejects: Rejects,
+        context: records.Context,
+        hashing: ThreadPoolExecutor,
+        passwords: dict[int, Future[str]],
+    ) -> None:
+        self.conn, self.unit, self.report, self.rejects = conn, unit, report, rejects
+        self.context, self.hashing, self.passwords = context, hashing, passwords
+        name = unit.collection or SKIP
+        self.outcome = report.collections[name] if name != SKIP else Outcome()
+        self.file = FileOutcome(unit.name, name, unit.form, unit.rule, first=self.outcome.read)
+        report.files.append(self.file)
+
+    async def run(self, months: set[tuple[int, int]], progress: Progress | None) -> None:
+        name = self.file.collection
+        if name == SKIP:
+            await self._copy("kept", self._kept())
+            return
+        stream = self._staged(months, progress)
+        if name in LINES:
+            # Two tables from one stream: copied in batches, each batch's rows then its lines.
+            while batch := [staged for _, staged in zip(range(BATCH), stream, strict=False)]:
+                await self._copy(name, [s.row for s in batch])
+                await self._copy(LINES[name], [line for s in batch for line in s.lines])
+                guests = [(s.row[0], *s.guest) for s in batch if s.guest]
+                await self._copy("guests", guests)
+        else:
+            # One COPY for the whole collection, fed as it is parsed: PostgreSQL takes rows
+            # on its core while this process parses the next ones on the other.
+            async def rows() -> AsyncIterator[tuple[Any, ...]]:
+                for staged in stream:
+                    yield staged.row
+
+            await self._copy(name, rows())
+        if progress:
+            progress(name, self.outcome.read, self.outcome.read)
+
+    def _kept(self) -> list[tuple[Any, ...]]:
+        """Records the mapping file skips on purpose: kept as their source form only."""
+        kept = []
+        for record in self.unit.records():
+            raw, fingerprint = records.source_form(record.value)
+            kept.append((f"skipped:{self.unit.name}", self.file.read, raw, fingerprint))
+            self.file.read += 1
+        return kept
+
+    def _staged(self, months: set[tuple[int, int]], progress: Progress | None) -> Iterator[Any]:
+        name, outcome, convert = (
+            self.file.collection,
+            self.outcome,
+            CONVERTERS[self.file.collection],
+        )
+        for record in self.unit.records():
+            ordinal = outcome.read
             outcome.read += 1
+            self.file.read += 1
             if progress and outcome.read % 10_000 == 0:
                 progress(name, outcome.read, 0)
             try:
-                result = convert(record)
+                result = convert(record, self.context)
             except Unusable as reason:
                 outcome.rejected += 1
-                outcome.reasons[str(reason)] += 1
-                rejects.write(name, record.value, str(reason))
+                self.file.rejected += 1
+                outcome.reasons[_reason_kind(str(reason))] += 1
+                self.rejects.write(name, record.value, str(reason), self.unit.name)
                 continue
             for note in result.notes:
                 outcome.notes[note] += 1
-            if result.password is not None:
-                passwords[record.ordinal] = hashing.submit(hasher.hash, result.password)
+            if result.password is not None and result.password.job is not None:
+                self.passwords[ordinal] = self.hashing.submit(result.password.job)
             if name == "analytics":
-                months.add(_month(result.row[4]))
+                months.add(_month(result.row[3]))
+            result.row = (ordinal, *result.row)
+            result.lines = [(ordinal, *line) for line in result.lines]
             yield result
 
-    stream = staged()
-    if name in LINES:
-        # Two tables from one stream: copied in batches, each batch's rows then its lines.
-        while batch := [result for _, result in zip(range(BATCH), stream, strict=False)]:
-            await _copy(conn, name, [result.row for result in batch])
-            await _copy(conn, LINES[name], [line for result in batch for line in result.lines])
-    else:
-        # One COPY for the whole collection, fed as it is parsed: PostgreSQL takes rows on
-        # its core while this process parses the next ones on the other.
-        async def rows() -> AsyncIterator[tuple[Any, ...]]:
-            for result in stream:
-                yield result.row
-
-        await _copy(conn, name, rows())
-    if progress:
-        progress(name, outcome.read, outcome.read)
+    async def _copy(self, table: str, rows: Any) -> None:
+        await self.conn.copy_records_to_table(
+            f"import_{table}", records=rows, columns=staging.COLUMNS[table]
+        )
 
 
-async def _copy(conn: asyncpg.Connection, table: str, rows: Any) -> None:
-    await conn.copy_records_to_table(
-        f"import_{table}", records=rows, columns=staging.COLUMNS[table]
-    )
+def _reason_kind(reason: str) -> str:
+    """A reason as the report counts it: the first problem, without the record's details."""
+    first = reason.split("; ")[0]
+    return first.split(" (")[0].split(": add")[0][:120]
 
 
 async def _store_hashes(conn: asyncpg.Connection, passwords: dict[int, Future[str]]) -> None:
@@ -203,105 +285,3 @@ def _month(moment: datetime) -> tuple[int, int]:
     if moment.utcoffset():
         moment = moment.astimezone(UTC)
     return moment.year, moment.month
-
-
-async def _settle(conn: asyncpg.Connection, report: Report, months: set[tuple[int, int]]) -> None:
-    """Everything that depends on other records, in the order references need."""
-    outcomes = report.collections
-    for name in ("users", "products", "orders", "leads", "analytics"):
-        await conn.execute(staging.DUPLICATE_IDS.format(collection=name))
-
-    await conn.execute(staging.USER_MAP)
-    users = await conn.fetchrow(staging.USER_OUTCOMES)
-    outcomes["users"].merged = users["merged"]
-    await _write(conn, outcomes["users"], users["imported"], staging.INSERT_USERS)
-
-    products = await staging.count(conn, "SELECT count(*) FROM import_products")
-    await _write(conn, outcomes["products"], products, staging.INSERT_PRODUCTS)
-
-    await conn.execute(staging.UNKNOWN_USERS.format(collection="carts"))
-    await conn.execute(staging.CART_OWNERS)
-    carts = await conn.fetchrow(staging.CART_OUTCOMES)
-    outcomes["carts"].merged = carts["merged"]
-    await _write(conn, outcomes["carts"], carts["imported"], staging.INSERT_CARTS)
-    if dropped := await staging.count(conn, staging.UNKNOWN_CART_PRODUCTS):
-        outcomes["carts"].notes["cart line for an unknown product dropped"] += dropped
-    await conn.execute(staging.INSERT_CART_ITEMS)
-
-    await conn.execute(staging.UNKNOWN_USERS.format(collection="orders"))
-    await conn.execute(staging.REUSED_INTENTS)
-    report.placeholder_products = staging.inserted(await conn.execute(staging.INSERT_PLACEHOLDERS))
-    orders = await staging.count(conn, "SELECT count(*) FROM import_orders")
-    await _write(conn, outcomes["orders"], orders, staging.INSERT_ORDERS)
-    await conn.execute(staging.INSERT_ORDER_ITEMS)
-
-    leads = await staging.count(conn, "SELECT count(*) FROM import_leads")
-    await _write(conn, outcomes["leads"], leads, staging.INSERT_LEADS)
-
-    if orphans := await staging.count(conn, staging.UNKNOWN_EVENT_USERS):
-        outcomes["analytics"].notes["event of an unknown user kept without user"] += orphans
-    events = await staging.count(conn, "SELECT count(*) FROM import_analytics")
-    outcomes["analytics"].imported = events
-    written, outcomes["analytics"].found = await _load_events(conn, months)
-    outcomes["analytics"].already_present = events - written
-
-    for row in await conn.fetch(
-        "SELECT collection, reason, count(*) AS n FROM import_rejects GROUP BY 1, 2"
-    ):
-        outcomes[row["collection"]].rejected += row["n"]
-        outcomes[row["collection"]].reasons[row["reason"]] += row["n"]
-    for name, sql in staging.FOUND.items():
-        outcomes[name].found = await staging.count(conn, sql)
-    report.order_totals = await staging.order_totals(conn)
-
-
-async def _write(conn: asyncpg.Connection, outcome: Outcome, kept: int, insert: str) -> None:
-    """The `kept` records of a collection become rows through `insert`; those it finds
-    already there were imported by an earlier run of the same import."""
-    outcome.imported = kept
-    outcome.already_present = kept - staging.inserted(await conn.execute(insert))
-
-
-async def _load_events(conn: asyncpg.Connection, covered: set[tuple[int, int]]) -> tuple[int, int]:
-    """Events into their months (see staging.NEW_MONTHS); returns rows written and rows
-    found in the database for the imported events."""
-    firsts = [datetime(year, month, 1, tzinfo=UTC) for year, month in sorted(covered)]
-    months = await open_router(conn, firsts)
-    routed = staging.inserted(await conn.execute(staging.ROUTE_EVENTS))
-    await conn.execute(staging.ROLLUP_ROUTED)
-    await attach_months(conn, months)
-    others = await conn.fetchval("SELECT count(*) FROM import_events_rest")
-    written = routed - others + staging.inserted(await conn.execute(staging.INSERT_OTHER_EVENTS))
-    found = await staging.count(conn, staging.FOUND_OTHER_EVENTS)
-    for month in months:
-        found += await staging.count(conn, "SELECT count(*) FROM {name}".format(**month))
-    await conn.execute("DROP TABLE import_events_router")
-    return written, found
-
-
-async def open_router(conn: asyncpg.Connection, firsts: list[datetime]) -> list[dict[str, str]]:
-    """The scratch router with a bare table for each month of `firsts` that takes the bulk
-    path (staging.NEW_MONTHS); those months, as `month_bounds` gives them."""
-    months = [month_bounds(m) for m in await conn.fetch(staging.NEW_MONTHS, firsts)]
-    await conn.execute(staging.ROUTER)
-    for month in months:
-        await conn.execute(staging.BARE_MONTH.format(**month))
-    return months
-
-
-async def attach_months(conn: asyncpg.Connection, months: list[dict[str, str]]) -> None:
-    """The bare month tables, filled, become partitions of analytics_events (building their
-    indexes)."""
-    for month in months:
-        await conn.execute(staging.ATTACH_MONTH.format(**month))
-
-
-def month_bounds(month: asyncpg.Record) -> dict[str, str]:
-    """A row of staging.NEW_MONTHS as the names and literals its DDL is formatted with."""
-    # Identifiers and literals PostgreSQL produced itself, quoted for DDL that takes no
-    # parameters.
-    return {
-        "name": f'"{month["name"]}"',
-        "lower": f"'{month['lower'].isoformat()}'",
-        "upper": f"'{month['upper'].isoformat()}'",
-    }

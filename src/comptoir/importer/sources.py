@@ -1,6 +1,5 @@
-"""Where a legacy store's records come from: a directory of collection files or one
-lowdb-style `db.json`, read as streams so that a store larger than memory imports with
-flat memory.
+"""Reading records out of a JSON array or an NDJSON file as a stream, so that a store
+larger than memory imports with flat memory (discover.py finds the files and containers).
 
 Each record comes with its raw JSON text, which is what a rejects file must hold (whole
 and unchanged). JSON arrays are parsed by ijson's C backend fed in chunks we control, so a
@@ -17,7 +16,6 @@ from typing import Any, BinaryIO
 import ijson
 import orjson
 
-COLLECTIONS = ("users", "products", "carts", "orders", "leads", "analytics")
 CHUNK = 1 << 16
 
 
@@ -30,39 +28,10 @@ class Record:
     ordinal: int  # position in its collection, from 0
     value: Any  # as parsed (floats for non-integers: their repr is the JSON literal)
     raw: str | None  # the record's own text when the source has it (NDJSON lines)
+    key: str | None = None  # its key, in an object of records keyed by id or name
 
 
-@dataclass(frozen=True)
-class Source:
-    collection: str
-    path: Path
-    prefix: str  # ijson prefix of the collection's items; "" for NDJSON
-    ndjson: bool = False
-
-    def records(self) -> Iterator[Record]:
-        if self.ndjson:
-            return _ndjson_records(self.path)
-        return _array_records(self.path, self.prefix)
-
-
-def open_store(path: Path) -> list[Source]:
-    """The collections present in the store at `path`; a missing collection is empty."""
-    if not path.exists():
-        raise StoreError(f"{path}: no such file or directory")
-    if path.is_file():
-        return [Source(name, path, f"{name}.item") for name in COLLECTIONS]
-    sources = []
-    for name in COLLECTIONS:
-        if name == "analytics" and (path / "analytics.ndjson").exists():
-            sources.append(Source(name, path / "analytics.ndjson", "", ndjson=True))
-        elif (path / f"{name}.json").exists():
-            sources.append(Source(name, path / f"{name}.json", "item"))
-    if not sources:
-        raise StoreError(f"{path}: no collection files (users.json, orders.json, ...) found")
-    return sources
-
-
-def _ndjson_records(path: Path) -> Iterator[Record]:
+def ndjson_records(path: Path) -> Iterator[Record]:
     # A line is a whole record: orjson parses it several times faster than the json module,
     # and the line itself is the record's raw text.
     ordinal = 0
@@ -86,7 +55,7 @@ def _strict_json(path: Path, number: int, text: str) -> Any:
         raise StoreError(f"{path}: line {number}, column {error.colno}: {error.msg}") from None
 
 
-def _array_records(path: Path, prefix: str) -> Iterator[Record]:
+def array_records(path: Path, prefix: str) -> Iterator[Record]:
     items = ijson.sendable_list()
     parser = ijson.items_coro(items, prefix, use_float=True)
     ordinal = 0
@@ -104,6 +73,16 @@ def _array_records(path: Path, prefix: str) -> Iterator[Record]:
     for value in items:
         yield Record(ordinal, value, None)
         ordinal += 1
+
+
+def raise_syntax_error(path: Path) -> None:
+    """For an object file that failed to parse: the error with its line and column."""
+    try:
+        for _ in array_records(path, "item"):
+            pass
+    except StoreError:
+        raise
+    raise StoreError(f"{path}: invalid JSON")
 
 
 def _reason(error: Exception) -> str:

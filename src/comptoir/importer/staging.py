@@ -12,45 +12,62 @@ import asyncpg
 TABLES = """
 CREATE TEMP TABLE import_users (
     ord int, key text, email text, password_hash text, role text, name text,
-    created_at timestamptz, raw text) ON COMMIT DROP;
+    created_at timestamptz, raw text, fp text) ON COMMIT DROP;
 CREATE TEMP TABLE import_hashes (ord int, password_hash text) ON COMMIT DROP;
+CREATE TEMP TABLE import_guests (ord int, email text, name text) ON COMMIT DROP;
 CREATE TEMP TABLE import_products (
     ord int, key text, name text, description text, price numeric(12,2), stock int,
-    active boolean, created_at timestamptz, deleted_at timestamptz, raw text) ON COMMIT DROP;
-CREATE TEMP TABLE import_carts (ord int, user_key text, updated_at timestamptz, raw text)
-    ON COMMIT DROP;
+    active boolean, created_at timestamptz, deleted_at timestamptz, attributes jsonb, raw text,
+    fp text) ON COMMIT DROP;
+CREATE TEMP TABLE import_carts (
+    ord int, user_key text, updated_at timestamptz, raw text, fp text) ON COMMIT DROP;
 CREATE TEMP TABLE import_cart_lines (ord int, product_key text, quantity int) ON COMMIT DROP;
 CREATE TEMP TABLE import_orders (
     ord int, key text, user_key text, status text, total numeric(12,2), stated numeric(12,2),
-    payment_intent_id text, created_at timestamptz, raw text) ON COMMIT DROP;
+    payment_intent_id text, created_at timestamptz, raw text, fp text) ON COMMIT DROP;
 CREATE TEMP TABLE import_order_lines (
     ord int, product_key text, quantity int, unit_price numeric(12,2)) ON COMMIT DROP;
 CREATE TEMP TABLE import_leads (
-    ord int, key text, name text, email text, message text, created_at timestamptz, raw text)
-    ON COMMIT DROP;
+    ord int, key text, name text, email text, message text, created_at timestamptz, raw text,
+    fp text) ON COMMIT DROP;
 CREATE TEMP TABLE import_analytics (
     ord int, key text, event_type text, user_key text, created_at timestamptz, raw jsonb)
     ON COMMIT DROP;
+CREATE TEMP TABLE import_kept (collection text, ord int, raw text, fp text) ON COMMIT DROP;
 CREATE TEMP TABLE import_rejects (collection text, ord int, reason text, raw text)
     ON COMMIT DROP;
 """
 
 COLUMNS = {
-    "users": ("ord", "key", "email", "password_hash", "role", "name", "created_at", "raw"),
+    "users": ("ord", "key", "email", "password_hash", "role", "name", "created_at", "raw", "fp"),
+    "guests": ("ord", "email", "name"),
     "products": (
         "ord", "key", "name", "description", "price", "stock", "active", "created_at",
-        "deleted_at", "raw",
+        "deleted_at", "attributes", "raw", "fp",
     ),
-    "carts": ("ord", "user_key", "updated_at", "raw"),
+    "carts": ("ord", "user_key", "updated_at", "raw", "fp"),
     "cart_lines": ("ord", "product_key", "quantity"),
     "orders": (
         "ord", "key", "user_key", "status", "total", "stated", "payment_intent_id",
-        "created_at", "raw",
+        "created_at", "raw", "fp",
     ),
     "order_lines": ("ord", "product_key", "quantity", "unit_price"),
-    "leads": ("ord", "key", "name", "email", "message", "created_at", "raw"),
+    "leads": ("ord", "key", "name", "email", "message", "created_at", "raw", "fp"),
     "analytics": ("ord", "key", "event_type", "user_key", "created_at", "raw"),
+    "kept": ("collection", "ord", "raw", "fp"),
 }  # fmt: skip
+
+GUEST_ORD = 1_000_000_000  # guests rank after every record of users.json
+
+# A guest order's account: one per email, staged like a user without a password and
+# ranked after every registered record, so that a registered account of the same email
+# (in the store or in the database) is the one kept and the guest's orders follow it.
+GUESTS = f"""
+INSERT INTO import_users (ord, key, email, password_hash, role, name, created_at, raw, fp)
+SELECT {GUEST_ORD} + row_number() OVER (ORDER BY email), 'guest:' || email, email, NULL,
+       'customer', max(name), NULL, NULL, NULL
+FROM import_guests GROUP BY email
+"""
 
 # Later records with an id already seen in the same file are rejected; the first is kept.
 DUPLICATE_IDS = """
@@ -106,9 +123,9 @@ ON CONFLICT DO NOTHING
 
 INSERT_PRODUCTS = """
 INSERT INTO products (id, name, description, price, stock, active, created_at, updated_at,
-                      deleted_at, legacy_id)
+                      deleted_at, legacy_id, attributes)
 SELECT md5('product:' || key)::uuid, name, description, price, stock, active,
-       COALESCE(created_at, now()), COALESCE(created_at, now()), deleted_at, key
+       COALESCE(created_at, now()), COALESCE(created_at, now()), deleted_at, key, attributes
 FROM import_products
 ON CONFLICT DO NOTHING
 """
@@ -183,7 +200,8 @@ INSERT INTO products (id, name, description, price, stock, active, created_at, u
 SELECT DISTINCT ON (l.product_key)
        md5('product:' || l.product_key)::uuid, 'Legacy product ' || l.product_key,
        'Named by imported orders, missing from the legacy products.', l.unit_price, 0, false,
-       o.created_at, o.created_at, o.created_at, l.product_key
+       COALESCE(o.created_at, now()), COALESCE(o.created_at, now()),
+       COALESCE(o.created_at, now()), l.product_key
 FROM import_order_lines l JOIN import_orders o ON o.ord = l.ord
 WHERE NOT EXISTS (SELECT FROM products p WHERE p.id = md5('product:' || l.product_key)::uuid)
 ORDER BY l.product_key, o.created_at, o.ord
@@ -194,7 +212,7 @@ INSERT_ORDERS = """
 INSERT INTO orders (id, user_id, status, total_amount, payment_intent_id, created_at,
                     updated_at, legacy_id)
 SELECT md5('order:' || s.key)::uuid, m.user_id, s.status::order_status, s.total,
-       s.payment_intent_id, s.created_at, s.created_at, s.key
+       s.payment_intent_id, COALESCE(s.created_at, now()), COALESCE(s.created_at, now()), s.key
 FROM import_orders s JOIN import_user_map m ON m.key = s.user_key
 ON CONFLICT DO NOTHING
 """
@@ -216,90 +234,11 @@ FROM import_leads
 ON CONFLICT DO NOTHING
 """
 
-EVENT_ID = "md5('event:' || COALESCE('id:' || e.key, 'at:' || e.ord))::uuid"
-
-# Events are most of a store. Months that have no partition yet are loaded the way bulk
-# loads are done: into bare tables, routed there by a scratch partitioned table that has no
-# indexes; ATTACH PARTITION then builds each month's indexes in one pass, several times
-# faster than maintaining them row by row (2x on a 1M-record store over 48 months, where the
-# per-month DDL is a fixed cost). Months that already have a partition, or rows in
-# DEFAULT, take the plain INSERT.
-NEW_MONTHS = """
-SELECT format('analytics_events_y%sm%s', to_char(m.month, 'YYYY'), to_char(m.month, 'MM'))
-           AS name,
-       m.month AS lower, m.month + interval '1 month' AS upper
-FROM unnest($1::timestamptz[]) AS m (month)
-WHERE to_regclass(format('analytics_events_y%sm%s', to_char(m.month, 'YYYY'),
-                         to_char(m.month, 'MM'))) IS NULL
-  AND NOT EXISTS (
-      SELECT FROM analytics_events_default d
-      WHERE d.created_at >= m.month AND d.created_at < m.month + interval '1 month')
-ORDER BY m.month
-"""
-
-ROUTER = """
-CREATE TABLE import_events_router (LIKE analytics_events INCLUDING DEFAULTS)
-    PARTITION BY RANGE (created_at);
-CREATE TABLE import_events_rest PARTITION OF import_events_router DEFAULT;
-"""
-
-BARE_MONTH = """
-CREATE TABLE {name} (LIKE analytics_events INCLUDING DEFAULTS INCLUDING CONSTRAINTS);
-ALTER TABLE import_events_router ATTACH PARTITION {name} FOR VALUES FROM ({lower}) TO ({upper});
-"""
-
-UNKNOWN_EVENT_USERS = """
-SELECT count(*) FROM import_analytics e
-WHERE e.user_key IS NOT NULL
-  AND NOT EXISTS (SELECT FROM import_user_map m WHERE m.key = e.user_key)
-"""
-
-ROUTE_EVENTS = f"""
-INSERT INTO import_events_router (id, event_type, user_id, payload, created_at, legacy_id)
-SELECT {EVENT_ID}, e.event_type, m.user_id,
-       CASE WHEN p.payload IS NULL OR jsonb_typeof(p.payload) = 'null' THEN '{{}}'::jsonb
-            WHEN jsonb_typeof(p.payload) = 'object' THEN p.payload
-            ELSE jsonb_build_object('value', p.payload) END,
-       e.created_at, e.key
-FROM import_analytics e
-CROSS JOIN LATERAL (SELECT COALESCE(e.raw -> 'payload', e.raw -> 'data') AS payload) p
-LEFT JOIN import_user_map m ON m.key = e.user_key
-"""
-
-# Rows routed into bare month tables bypass the statement triggers on analytics_events that
-# keep the daily rollup (migration 0005), and ATTACH fires none: they are counted in here.
-ROLLUP_ROUTED = """
-INSERT INTO analytics_events_daily AS d (day, event_type, count)
-SELECT (created_at AT TIME ZONE 'UTC')::date, event_type, count(*)
-FROM import_events_router
-WHERE tableoid <> 'import_events_rest'::regclass
-GROUP BY 1, 2
-ORDER BY 1, 2
-ON CONFLICT (day, event_type) DO UPDATE SET count = d.count + excluded.count
-"""
-
-ATTACH_MONTH = """
-ALTER TABLE import_events_router DETACH PARTITION {name};
-ALTER TABLE analytics_events ATTACH PARTITION {name} FOR VALUES FROM ({lower}) TO ({upper});
-"""
-
-INSERT_OTHER_EVENTS = """
-INSERT INTO analytics_events (id, event_type, user_id, payload, created_at, legacy_id)
-SELECT id, event_type, user_id, payload, created_at, legacy_id FROM import_events_rest
-ON CONFLICT DO NOTHING
-"""
-
-# The rows that took the plain INSERT and are in the database; the new months' tables hold
-# exactly the rows routed into them.
-FOUND_OTHER_EVENTS = """
-SELECT count(*) FROM analytics_events
-WHERE (id, created_at) IN (SELECT id, created_at FROM import_events_rest)
-"""
-
 # What the database holds afterwards for the records kept, counted from the shop's tables.
 FOUND = {
-    "users": """SELECT count(*) FROM users WHERE id IN (
-        SELECT user_id FROM import_user_map WHERE canonical AND NOT into_existing)""",
+    "users": f"""SELECT count(*) FROM users WHERE id IN (
+        SELECT user_id FROM import_user_map
+        WHERE canonical AND NOT into_existing AND ord < {GUEST_ORD})""",
     "products": """SELECT count(*) FROM products
         WHERE id IN (SELECT md5('product:' || key)::uuid FROM import_products)""",
     "carts": """SELECT count(*) FROM carts
@@ -316,10 +255,45 @@ SELECT (SELECT sum(stated) FROM import_orders) AS stated,
         WHERE id IN (SELECT md5('order:' || key)::uuid FROM import_orders)) AS stored
 """
 
-USER_OUTCOMES = """
-SELECT count(*) FILTER (WHERE canonical AND NOT into_existing) AS imported,
-       count(*) FILTER (WHERE NOT canonical OR into_existing) AS merged
+USER_OUTCOMES = f"""
+SELECT count(*) FILTER (WHERE canonical AND NOT into_existing AND ord < {GUEST_ORD})
+           AS imported,
+       count(*) FILTER (WHERE (NOT canonical OR into_existing) AND ord < {GUEST_ORD}) AS merged,
+       count(*) FILTER (WHERE canonical AND NOT into_existing AND ord >= {GUEST_ORD}) AS guests
 FROM import_user_map
+"""
+
+# Lines that name a product without a price (the store kept only a total, or only ids)
+# are sold at the product's price; an order with a line priced by neither is rejected.
+PRICE_LINES = """
+UPDATE import_order_lines l SET unit_price = p.price
+FROM products p
+WHERE l.unit_price IS NULL AND p.id = md5('product:' || l.product_key)::uuid
+"""
+
+UNPRICED_ORDERS = """
+WITH unpriced AS (
+    DELETE FROM import_orders s
+    WHERE EXISTS (SELECT FROM import_order_lines l WHERE l.ord = s.ord AND l.unit_price IS NULL)
+    RETURNING s.ord, s.raw)
+INSERT INTO import_rejects
+SELECT 'orders', ord, 'a line without a price, for a product the store does not have', raw
+FROM unpriced
+"""
+
+# Lines win over a stated total; orders whose stated total differs are counted.
+ORDER_TOTALS_FROM_LINES = """
+WITH sums AS (
+    SELECT ord, sum(quantity * unit_price) AS total FROM import_order_lines GROUP BY ord)
+UPDATE import_orders s SET total = sums.total FROM sums WHERE sums.ord = s.ord
+"""
+
+TOTALS_DIFFERING = "SELECT count(*) FROM import_orders WHERE stated IS DISTINCT FROM total"
+
+ACCOUNTS_WITHOUT_LOGIN = """
+SELECT u.email FROM import_user_map m JOIN import_users u ON u.ord = m.ord
+WHERE m.canonical AND NOT m.into_existing AND m.password_hash IS NULL
+ORDER BY u.email
 """
 
 CART_OUTCOMES = """

@@ -47,3 +47,25 @@ async def delete_user(conn: asyncpg.Connection, *, user_id: UUID) -> bool:
     except (asyncpg.RestrictViolationError, asyncpg.ForeignKeyViolationError):
         raise HasOrders() from None
     return deleted is not None
+
+
+async def update_role_to_admin(conn: asyncpg.Connection, *, email: str) -> bool | None:
+    """Promote the account; whether it has a password, or None when there is no account."""
+    has_password: bool | None = await conn.fetchval(
+        "UPDATE users SET role = 'admin' WHERE email = $1 RETURNING password_hash IS NOT NULL",
+        email,
+    )
+    return has_password
+
+
+async def fetch_user_id(conn: asyncpg.Connection, *, email: str) -> UUID | None:
+    user_id: UUID | None = await conn.fetchval("SELECT id FROM users WHERE email = $1", email)
+    return user_id
+
+
+async def fetch_has_password(conn: asyncpg.Connection, *, email: str) -> bool | None:
+    """Whether the account has a password; None when there is no account."""
+    has_password: bool | None = await conn.fetchval(
+        "SELECT password_hash IS NOT NULL FROM users WHERE email = $1", email
+    )
+    return has_password

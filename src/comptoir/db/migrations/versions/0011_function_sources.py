@@ -1,7 +1,7 @@
 """The checksums of the function files applied: SQL functions get a source tree.
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 Create Date: 2026-11-25
 
 From this revision on, functions and trigger functions live one per file in
@@ -13,7 +13,7 @@ this one included, are append-only: never edited once released (CONTRIBUTING.md)
 from comptoir.db.migrations.sql import run_sql
 
 revision = "0011"
-down_revision = "0009"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

@@ -35,7 +35,7 @@ def shares(records: int) -> dict[str, int]:
 
 class Fabricator:
     def __init__(self, records: int, seed: int) -> None:
-        self.random = random.Random(seed)  # noqa: S311 (test data, not secrets)
+        self.random = random.Random(seed)
         self.counts = shares(records)
 
     def moment(self) -> Any:
@@ -268,16 +268,25 @@ class Fabricator:
                 yield event  # duplicate id (or, for the oldest shape, a second identical event)
 
 
-def write_store(path: Path, *, records: int, seed: int = 1, lowdb: bool = False) -> Path:
-    """Write a store of about `records` records at `path` (a directory, or with `lowdb` a
-    db.json file inside it) and return what to pass to `comptoir import-json`."""
+SHAPES = ("express", "lowdb", "wrapped", "mongoexport")
+
+
+def write_store(
+    path: Path, *, records: int, seed: int = 1, lowdb: bool = False, shape: str = "express"
+) -> Path:
+    """Write a store of about `records` records at `path` and return what to pass to
+    `comptoir import-json`. Its container is the shape's: "express" a directory of arrays
+    with events as NDJSON; "lowdb" one db.json file; "wrapped" each array wrapped with
+    metadata (`{"version": 2, "users": [...]}`); "mongoexport" NDJSON files in MongoDB
+    Extended JSON (`$oid` ids and references, `$date`, `$numberDecimal`)."""
+    shape = "lowdb" if lowdb else shape
     fabricator = Fabricator(records, seed)
     path.mkdir(parents=True, exist_ok=True)
     collections = {
         "users": fabricator.users, "products": fabricator.products, "carts": fabricator.carts,
         "orders": fabricator.orders, "leads": fabricator.leads,
     }  # fmt: skip
-    if lowdb:
+    if shape == "lowdb":
         target = path / "db.json"
         with target.open("w", encoding="utf-8") as out:
             out.write("{")
@@ -289,11 +298,35 @@ def write_store(path: Path, *, records: int, seed: int = 1, lowdb: bool = False)
         return target
     for name, make in collections.items():
         with (path / f"{name}.json").open("w", encoding="utf-8") as out:
-            _array(out, make())
+            if shape == "mongoexport":
+                for item in make():
+                    out.write(json.dumps(_extended(item)) + "\n")
+            elif shape == "wrapped":
+                out.write(f'{{"version": 2, "{name}": ')
+                _array(out, make())
+                out.write("}\n")
+            else:
+                _array(out, make())
     with (path / "analytics.ndjson").open("w", encoding="utf-8") as out:
         for event in fabricator.analytics():
             out.write(json.dumps(event) + "\n")
     return path
+
+
+def _extended(value: Any, key: str = "") -> Any:
+    """A record as mongoexport writes it: integer ids and references as `$oid`, dates as
+    `$date`, non-integer prices as `$numberDecimal` (odd values left as they are)."""
+    if isinstance(value, dict):
+        return {("_id" if k == "id" else k): _extended(v, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_extended(item, key) for item in value]
+    if (key == "id" or key.endswith("Id")) and type(value) is int and value >= 0:
+        return {"$oid": f"{value:024x}"}
+    if key in ("createdAt", "updatedAt") and isinstance(value, str) and "T" in value:
+        return {"$date": value}
+    if key in ("price", "unitPrice", "total") and type(value) is float:
+        return {"$numberDecimal": repr(value)}
+    return value
 
 
 def _array(out: Any, items: Iterator[dict[str, Any]]) -> None:
