@@ -42,9 +42,9 @@ from typing import Any
 import asyncpg
 import httpx
 
-from catalog import free_port, say
 from comptoir.auth.security import issue_token
 from comptoir.db import embedded, migrate
+from harness import free_port, say
 
 INITIAL_STOCK = 3_000  # lasts the run: checkouts keep placing orders to the end
 PG_DOWN_SECONDS = 2.0

@@ -29,10 +29,10 @@ from pathlib import Path
 import asyncpg
 import psutil
 
-from catalog import bench_database, say, server_url
 from comptoir.db import embedded, migrate
 from comptoir.importer import fabricate, fields, staging
 from comptoir.importer.run import attach_months, open_router
+from harness import bench_database, say, server_url
 
 TARGET_RATE = 100_000
 TARGET_RSS_MB = 300
