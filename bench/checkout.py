@@ -123,7 +123,9 @@ SELECT
 async def invariants(url: str) -> dict[str, int]:
     conn = await asyncpg.connect(url)
     try:
-        return dict(await conn.fetchrow(INVARIANTS))
+        row = await conn.fetchrow(INVARIANTS)
+        assert row is not None  # scalar subqueries without FROM: always one row
+        return dict(row)
     finally:
         await conn.close()
 

@@ -171,6 +171,7 @@ def measure(
     url: str,
 ) -> Measure:
     base, server_pid = server.base, server.process.pid
+    extra: tuple[str, ...]
     if scenario == "catalog":
         target, script, extra = "/v1/products?limit=20", "report.lua", ()
     elif scenario == "cart":
