@@ -15,7 +15,9 @@ database's ceilings.
 5. The server is stopped and the database dropped; nothing else is touched.
 
 Load generators (wrk, pgbench) run on core 1 (taskset -c 1); the server and PostgreSQL are
-not pinned (--pin-server 0 pins the server). See bench/README.md.
+not pinned (--pin-server 0 pins the server). See bench/README.md. The plumbing it shares with
+the other benchmarks (database, server, wrk and pgbench runs, CPU accounting) is in
+bench/harness.py.
 """
 
 from __future__ import annotations
