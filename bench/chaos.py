@@ -42,9 +42,9 @@ from typing import Any
 import asyncpg
 import httpx
 
-from catalog import free_port, say
 from comptoir.auth.security import issue_token
 from comptoir.db import embedded, migrate
+from harness import free_port, say
 
 INITIAL_STOCK = 3_000  # lasts the run: checkouts keep placing orders to the end
 PG_DOWN_SECONDS = 2.0
@@ -288,6 +288,7 @@ async def verdict(url: str, acknowledged: set[str]) -> dict[str, int]:
     conn = await asyncpg.connect(url)
     try:
         row = await conn.fetchrow(INVARIANTS, list(acknowledged), INITIAL_STOCK)
+        assert row is not None  # scalar subqueries without FROM: always one row
         return dict(row)
     finally:
         await conn.close()
@@ -333,6 +334,7 @@ async def run_load(args: argparse.Namespace, shop: Shop, cluster: Cluster, secre
         for t in tokens
     ]
     faults, *_ = await asyncio.gather(chaos(shop, cluster, args.every, stop), *customers)
+    assert faults is not None  # chaos() returns its faults; only the customers return None
     recoveries(faults, tally.served_at)
     return tally, faults
 

@@ -10,7 +10,7 @@ no 5xx.
 
     python bench/checkout.py [--duration 10] [--connections 32]
 
-Reuses the catalog benchmark's plumbing (database, server, wrk and pgbench helpers).
+Reuses the shared plumbing of bench/harness.py (database, server, wrk and pgbench helpers).
 """
 
 import argparse
@@ -27,7 +27,12 @@ from pathlib import Path
 
 import asyncpg
 
-from catalog import (
+from comptoir.auth.queries import USER_COLUMNS
+from comptoir.auth.security import issue_token
+from comptoir.carts.queries import SET_LINE
+from comptoir.db import migrate
+from comptoir.demo.names import product_names
+from harness import (
     LOADGEN_CPU,
     bench_database,
     comptoir_server,
@@ -38,11 +43,6 @@ from catalog import (
     say,
     server_url,
 )
-from comptoir.auth.queries import USER_COLUMNS
-from comptoir.auth.security import issue_token
-from comptoir.carts.queries import SET_LINE
-from comptoir.db import migrate
-from comptoir.demo.names import product_names
 
 LUA = Path(__file__).resolve().parent / "lua" / "checkout.lua"
 INITIAL_STOCK = 1_000_000
@@ -123,7 +123,9 @@ SELECT
 async def invariants(url: str) -> dict[str, int]:
     conn = await asyncpg.connect(url)
     try:
-        return dict(await conn.fetchrow(INVARIANTS))
+        row = await conn.fetchrow(INVARIANTS)
+        assert row is not None  # scalar subqueries without FROM: always one row
+        return dict(row)
     finally:
         await conn.close()
 

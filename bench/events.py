@@ -38,7 +38,12 @@ from pathlib import Path
 
 import asyncpg
 
-from catalog import (
+from comptoir.auth.security import issue_token
+from comptoir.db import migrate
+from comptoir.db.partitions import maintain_partitions
+from comptoir.events.queries import SUMMARY, insert_events
+from comptoir.events.schemas import PAYLOAD_MAX_BYTES
+from harness import (
     LOADGEN_CPU,
     bench_database,
     comptoir_server,
@@ -48,12 +53,6 @@ from catalog import (
     say,
     server_url,
 )
-from comptoir.auth.security import issue_token
-from comptoir.db import migrate
-from comptoir.db.partitions import maintain_partitions
-from comptoir.events.queries import insert_events
-from comptoir.events.schemas import PAYLOAD_MAX_BYTES
-from comptoir.events.queries import SUMMARY
 
 LUA = Path(__file__).resolve().parent / "lua" / "events.lua"
 BATCH = 1000

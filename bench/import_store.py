@@ -32,10 +32,10 @@ from pathlib import Path
 import asyncpg
 import psutil
 
-from catalog import bench_database, say, server_url
 from comptoir.db import embedded, migrate
 from comptoir.importer import event_sql, fields
 from comptoir.importer.run import attach_months, open_router
+from harness import bench_database, say, server_url
 
 # The store generator is test support (tests/support/fabricate.py), not shipped.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))

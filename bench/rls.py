@@ -35,19 +35,19 @@ from pathlib import Path
 import asyncpg
 import psutil
 
-from catalog import (
+from checkout import customer_lines, invariants, load, reset
+from comptoir.db import migrate
+from harness import (
     LOADGEN_CPU,
     Server,
-    _tree_cpu,
     bench_database,
     comptoir_server,
     parse_wrk,
     run,
     say,
     server_url,
+    tree_cpu,
 )
-from checkout import customer_lines, invariants, load, reset
-from comptoir.db import migrate
 
 LUA = Path(__file__).resolve().parent / "lua"
 TARGET = 0.90  # RLS on keeps at least 90% of the throughput with RLS off
@@ -171,6 +171,7 @@ def measure(
     url: str,
 ) -> Measure:
     base, server_pid = server.base, server.process.pid
+    extra: tuple[str, ...]
     if scenario == "catalog":
         target, script, extra = "/v1/products?limit=20", "report.lua", ()
     elif scenario == "cart":
@@ -183,9 +184,9 @@ def measure(
         target, script, extra = "", "checkout.lua", (str(customers),)
     wrk(args, base + target, args.warmup, script, *extra)
     before = os.getloadavg()[0]
-    server_before, pg_before = _tree_cpu(server_pid), backend_cpu(url)
+    server_before, pg_before = tree_cpu(server_pid), backend_cpu(url)
     stats = parse_wrk(wrk(args, base + target, args.duration, script, *extra))
-    server_cpu = _tree_cpu(server_pid) - server_before
+    server_cpu = tree_cpu(server_pid) - server_before
     pg_cpu = sum(t - pg_before.get(pid, 0.0) for pid, t in backend_cpu(url).items())
     after = os.getloadavg()[0]
     errors = sum(int(v) for k, v in stats.items() if k.endswith("errors") or k == "timeouts")

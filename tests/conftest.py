@@ -12,6 +12,7 @@ import secrets
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
+from typing import TypedDict, Unpack
 
 import asyncpg
 import httpx
@@ -95,7 +96,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
     # too: the suite's customers place order after order, and nothing expires under a test.
     # Their own tests turn them on.
     return Settings(
-        DATABASE_URL=database_url,
+        database_url=database_url,
         data_dir=tmp_path,
         pool_min=1,
         pool_max=10,
@@ -105,10 +106,23 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
     )
 
 
-def limited_settings(database_url: str, data_dir: Path, **limits: str) -> Settings:
+class Limits(TypedDict, total=False):
+    """What the tests of a limit set on top of `limited_settings` (Settings' field names)."""
+
+    auth_rate_limit: str
+    login_account_rate_limit: str
+    leads_rate_limit: str
+    events_rate_limit: str
+    events_bytes_rate_limit: str
+    events_bytes_daily_limit: str
+    trusted_proxies: str
+    redis_url: str
+
+
+def limited_settings(database_url: str, data_dir: Path, **limits: Unpack[Limits]) -> Settings:
     """Settings with the rate limits on, for the tests of a limit (`auth_rate_limit=...`)."""
     return Settings(
-        DATABASE_URL=database_url,
+        database_url=database_url,
         data_dir=data_dir,
         pool_min=1,
         pool_max=2,

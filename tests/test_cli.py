@@ -148,7 +148,7 @@ def test_demo_fills_an_empty_database_once(scratch: str) -> None:
     assert "already has users or products" in again.output
 
 
-async def _demo_counts(url: str) -> dict[str, object]:
+async def _demo_counts(url: str) -> asyncpg.Record:
     conn = await asyncpg.connect(url)
     row = await conn.fetchrow(
         "SELECT (SELECT count(*) FROM products) AS products,"
@@ -158,4 +158,5 @@ async def _demo_counts(url: str) -> dict[str, object]:
         " (SELECT count(*) FROM carts) AS carts"
     )
     await conn.close()
-    return dict(row)
+    assert row is not None  # scalar subqueries without FROM: always one row
+    return row

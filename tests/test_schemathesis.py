@@ -73,6 +73,11 @@ FUZZ = settings(
     phases=[Phase.explicit, Phase.generate],
 )
 
+# schemathesis hands out its operations and cases unparametrized (get_all_operations,
+# as_strategy): their type parameters are Any there, spelled out here for --strict.
+Operation = APIOperation[Any, Any, Any, Any]
+OperationCase = Case[Operation]
+
 
 def on_database(
     database_url: str, work: Callable[[asyncpg.Connection], Coroutine[Any, Any, T]]
@@ -121,7 +126,7 @@ def live(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     """The real app on uvicorn, in a thread with its own event loop, on a free local port.
     Everything the run committed is truncated at the end."""
     settings = Settings(
-        DATABASE_URL=database_url,
+        database_url=database_url,
         data_dir=tmp_path_factory.mktemp("schemathesis"),
         pool_min=1,
         pool_max=10,
@@ -191,7 +196,7 @@ def api_schema(live: Live) -> BaseSchema:
     return schemathesis.openapi.from_url(f"{live.url}/openapi.json")
 
 
-def operations(schema: BaseSchema, *, token_ending: bool) -> list[APIOperation]:
+def operations(schema: BaseSchema, *, token_ending: bool) -> list[Operation]:
     found = []
     for result in schema.get_all_operations():
         if not isinstance(result, Ok):
@@ -203,19 +208,21 @@ def operations(schema: BaseSchema, *, token_ending: bool) -> list[APIOperation]:
 
 
 def run_cases(
-    strategy: SearchStrategy[Case], call: Callable[[Case], Response], seen: set[int]
+    strategy: SearchStrategy[OperationCase],
+    call: Callable[[OperationCase], Response],
+    seen: set[int],
 ) -> None:
     @FUZZ
     @given(case=strategy)
-    def run(case: Case) -> None:
+    def run(case: OperationCase) -> None:
         seen.add(call(case).status_code)
 
     run()
 
 
 def fuzz(
-    operations: list[APIOperation],
-    call: Callable[[Case], Response],
+    operations: list[Operation],
+    call: Callable[[OperationCase], Response],
     existing: Callable[[], dict[str, str]] | None = None,
 ) -> None:
     """Send each operation valid then invalid generated requests, and report every failure.
@@ -254,7 +261,7 @@ def test_api(api_schema: BaseSchema, live: Live, admin: Account) -> None:
     assert len(chosen) >= 18, [op.label for op in chosen]
     on_database(live.database_url, lambda conn: seed(conn, admin.id))
 
-    def call(case: Case) -> Response:
+    def call(case: OperationCase) -> Response:
         return case.call_and_validate(headers=admin.headers, checks=CHECKS, timeout=30)
 
     fuzz(chosen, call, existing=lambda: on_database(live.database_url, existing_ids))
@@ -268,7 +275,7 @@ def test_token_ending_operations(api_schema: BaseSchema, live: Live) -> None:
     count = len(chosen) * 2 * FUZZ.max_examples
     users = iter(on_database(live.database_url, lambda conn: new_users(conn, count)))
 
-    def call(case: Case) -> Response:
+    def call(case: OperationCase) -> Response:
         user = next(users, None) or on_database(live.database_url, make_user)
         token, _ = issue_token(live.jwt_secret, user_id=user, generation=0, ttl=300)
         return case.call_and_validate(

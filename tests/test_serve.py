@@ -62,10 +62,11 @@ class Shop:
         )
 
     def wait_ready(self, timeout: float = 60) -> None:
+        assert self.process.stdout is not None  # stdout=PIPE
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                pytest.fail(f"serve exited early:\n{self.process.stdout.read()}")  # type: ignore[union-attr]
+                pytest.fail(f"serve exited early:\n{self.process.stdout.read()}")
             try:
                 if httpx.get(f"http://127.0.0.1:{self.port}/readyz").status_code == 200:
                     return

@@ -67,6 +67,11 @@ class Arguments:
         return f"${len(self.values)}::{cast}"
 
 
+def cursor_of(alias: str) -> str:
+    """The keyset cursor of a row: `<epoch microseconds of created_at>.<id>`."""
+    return f"(extract(epoch FROM {alias}.created_at) * 1000000)::bigint || '.' || {alias}.id"
+
+
 def newest_first(
     args: Arguments,
     *,
@@ -113,7 +118,6 @@ SELECT json_build_object(
         (SELECT json_agg({item} ORDER BY {a}.n) FROM page AS {a} WHERE {a}.n <= {size}),
         '[]'::json),
     'next_cursor',
-        (SELECT (extract(epoch FROM {a}.created_at) * 1000000)::bigint || '.' || {a}.id
-         FROM page AS {a}
+        (SELECT {cursor_of(a)} FROM page AS {a}
          WHERE {a}.n = {size} AND EXISTS (SELECT 1 FROM page WHERE n = {size} + 1)))::text
 """

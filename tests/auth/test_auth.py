@@ -196,7 +196,7 @@ async def test_forged_expired_and_alg_none_tokens_are_refused(
     expired = jwt.encode(
         {**claims, "exp": int(time.time()) - 10}, app.state.jwt_secret, algorithm="HS256"
     )
-    unsigned = jwt.encode(claims, None, algorithm="none")  # type: ignore[arg-type]
+    unsigned = jwt.encode(claims, None, algorithm="none")
     for token in (forged, expired, unsigned, "garbage", customer.token + "x"):
         response = await client.get("/v1/me", headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == 401, token
@@ -218,8 +218,8 @@ async def test_hashing_does_not_stall_other_requests(
         for _ in range(8)
     ]
     *answers, latency = await asyncio.gather(*logins, health_latency())
-    assert all(a.status_code == 200 for a in answers)
-    assert latency < 0.1
+    assert all(isinstance(a, httpx.Response) and a.status_code == 200 for a in answers)
+    assert isinstance(latency, float) and latency < 0.1
 
 
 async def test_login_is_rate_limited_per_address(
@@ -283,7 +283,7 @@ async def test_rate_limit_is_shared_through_redis(database_url: str, tmp_path: P
     url = redis_url()
     if url is None:
         pytest.skip("no Redis server reachable (set REDIS_URL); the memory store is tested above")
-    settings = limited_settings(database_url, tmp_path, auth_rate_limit="2/minute", REDIS_URL=url)
+    settings = limited_settings(database_url, tmp_path, auth_rate_limit="2/minute", redis_url=url)
     # An address no earlier run used: Redis keeps the counters between runs.
     address = (f"2001:db8::{secrets.token_hex(2)}:{secrets.token_hex(2)}", 5000)
     # And an account no earlier run used: failed logins also count per account.

@@ -6,6 +6,7 @@ trusted proxy. Failed logins are also limited per account, whatever the address,
 locking the customer out of the addresses they logged in from before.
 """
 
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,10 @@ from tests.factories import PASSWORD, make_user
 BAD = {"email": "nobody@example.com", "password": "whatever1"}
 
 
-async def statuses(app: Any, calls: list[tuple[str, dict[str, str], dict[str, str]]]) -> list[int]:
+Login = tuple[str, dict[str, str], dict[str, str]]  # peer, headers, body
+
+
+async def statuses(app: Any, calls: list[Login]) -> list[int]:
     """Log in once per (peer, headers, body), in order; the status of each."""
     answers = []
     for peer, headers, body in calls:
@@ -85,8 +89,9 @@ def serve_database(server_url: str) -> Iterator[str]:
 def served_with(monkeypatch: pytest.MonkeyPatch, url: str, **env: str) -> dict[str, Any]:
     """What `comptoir serve` hands uvicorn (uvicorn itself not started)."""
     captured: dict[str, Any] = {}
-    monkeypatch.setattr(cli.uvicorn, "run", lambda *a, **kw: captured.update(kw))
-    monkeypatch.setattr(cli.signal, "signal", lambda *a: None)
+    # The modules cli imports (the very objects cli.uvicorn and cli.signal).
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: captured.update(kw))
+    monkeypatch.setattr(signal, "signal", lambda *a: None)
     monkeypatch.setattr(cli, "share_between_workers", lambda workers: None)
     monkeypatch.setenv("DATABASE_URL", url)  # serve sets it for its workers; restored after
     for name, value in env.items():
@@ -148,7 +153,7 @@ async def test_failed_logins_are_limited_per_account_across_addresses(
         async with app.router.lifespan_context(app):
             for email in ("target@example.com", "Nobody-Here@example.com"):
                 wrong = {"email": email, "password": "guess-guess"}
-                guesses = [(f"203.0.113.{i}", {}, wrong) for i in range(5)]
+                guesses: list[Login] = [(f"203.0.113.{i}", {}, wrong) for i in range(5)]
                 assert await statuses(app, guesses) == [401, 401, 401, 429, 429], email
             # Another account is not affected.
             assert await statuses(app, [("203.0.113.99", {}, BAD)]) == [401]
@@ -167,13 +172,13 @@ async def test_an_attacker_cannot_lock_the_customer_out_of_their_usual_address(
     try:
         async with app.router.lifespan_context(app):
             # Successes spend nothing of the account's budget.
-            home = [("198.51.100.7", {}, right)] * 4
+            home: list[Login] = [("198.51.100.7", {}, right)] * 4
             assert await statuses(app, home) == [200] * 4
-            attack = [(f"203.0.113.{i}", {}, wrong) for i in range(4)]
+            attack: list[Login] = [(f"203.0.113.{i}", {}, wrong) for i in range(4)]
             assert await statuses(app, attack) == [401, 401, 401, 429]
             # From home, the customer still gets in; from a new address, not until the
             # window passes (the documented trade-off).
-            after = [("198.51.100.7", {}, right), ("192.0.2.44", {}, right)]
+            after: list[Login] = [("198.51.100.7", {}, right), ("192.0.2.44", {}, right)]
             assert await statuses(app, after) == [200, 429]
     finally:
         await committed.execute("DELETE FROM users WHERE email = 'victim@example.com'")

@@ -93,7 +93,7 @@ async def test_the_shop_name_comes_from_the_settings(
     database_url: str, tmp_path: Path, committed: asyncpg.Connection
 ) -> None:
     settings = Settings(
-        DATABASE_URL=database_url, data_dir=tmp_path, rate_limits="off", shop_name="Chez Nous"
+        database_url=database_url, data_dir=tmp_path, rate_limits="off", shop_name="Chez Nous"
     )
     app = create_app(settings)
     bodies = ["chez nous", "Chez Nous 2025", "comptoir!"]

@@ -133,6 +133,7 @@ async def test_admin_creates_updates_and_soft_deletes(
     deleted = await client.delete(f"/v1/products/{product['id']}", headers=admin.headers)
     assert deleted.status_code == 204
     row = await db.fetchrow("SELECT deleted_at FROM products WHERE id = $1::uuid", product["id"])
+    assert row is not None
     assert row["deleted_at"] is not None  # soft: the row stays for the orders that hold it
     again = await client.delete(f"/v1/products/{product['id']}", headers=admin.headers)
     assert again.status_code == 404
@@ -153,6 +154,7 @@ async def test_bad_product_input_is_422_and_changes_nothing(
         response = await client.patch(f"/v1/products/{product}", json=body, headers=admin.headers)
         assert response.status_code == 422, body
     row = await db.fetchrow("SELECT price, stock, name FROM products WHERE id = $1", product)
+    assert row is not None
     assert (row["price"], row["stock"]) == (Decimal("5.00"), 2)
     created = await client.post(
         "/v1/products", json={"name": "X", "price": -2}, headers=admin.headers
@@ -174,6 +176,7 @@ async def test_deleted_product_stays_visible_in_the_orders_that_hold_it(
         " WHERE oi.order_id = $1",
         order,
     )
+    assert line is not None
     assert (line["name"], line["unit_price"]) == ("Lampe Berger", Decimal("9.90"))
 
 

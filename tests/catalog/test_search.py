@@ -28,7 +28,7 @@ async def catalog(db: asyncpg.Connection, client: httpx.AsyncClient) -> None:
     )
 
 
-async def names_for(client: httpx.AsyncClient, q: str, **params: object) -> list[str]:
+async def names_for(client: httpx.AsyncClient, q: str, **params: str | int) -> list[str]:
     response = await client.get("/v1/products/search", params={"q": q, **params})
     assert response.status_code == 200, response.text
     return [item["name"] for item in response.json()["items"]]
@@ -74,7 +74,9 @@ async def test_results_page_without_repeats(client: httpx.AsyncClient, catalog: 
     seen: list[str] = []
     cursor = None
     for _ in range(20):
-        params = {"q": "en", "limit": 25} | ({"cursor": cursor} if cursor else {})
+        params: dict[str, str | int] = {"q": "en", "limit": 25}
+        if cursor:
+            params["cursor"] = cursor
         page = (await client.get("/v1/products/search", params=params)).json()
         seen += [item["id"] for item in page["items"]]
         cursor = page["next_cursor"]

@@ -22,6 +22,7 @@ SELECT
 async def check(conn: asyncpg.Connection) -> None:
     """Products made by `stocked()` keep their initial stock in `description`."""
     row = await conn.fetchrow(INVARIANTS)
+    assert row is not None
     assert dict(row) == {"stock_mismatches": 0, "bad_totals": 0, "negative_stock": 0}
 
 

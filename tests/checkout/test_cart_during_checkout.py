@@ -12,8 +12,9 @@ They commit through real connections (the `committed` fixture cleans up after th
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -38,7 +39,7 @@ async def shop(
     database_url: str, tmp_path: Path, committed: asyncpg.Connection
 ) -> AsyncIterator[tuple[httpx.AsyncClient, Account]]:
     settings = Settings(
-        DATABASE_URL=database_url, data_dir=tmp_path, pool_min=1, pool_max=10, rate_limits="off"
+        database_url=database_url, data_dir=tmp_path, pool_min=1, pool_max=10, rate_limits="off"
     )
     app: FastAPI = create_app(settings)
     async with app.router.lifespan_context(app):
@@ -57,12 +58,16 @@ async def until(condition: Callable[[], Awaitable[bool]]) -> None:
     raise AssertionError("the other session never got there")
 
 
+async def stocks(conn: asyncpg.Connection) -> dict[str, int]:
+    return {r["name"]: r["stock"] for r in await conn.fetch("SELECT name, stock FROM products")}
+
+
 async def checkout_paused_while(
     http: httpx.AsyncClient,
     buyer: Account,
     database_url: str,
     watcher: asyncpg.Connection,
-    edit: Callable[[], Awaitable[httpx.Response]],
+    edit: Callable[[], Coroutine[Any, Any, httpx.Response]],
 ) -> tuple[httpx.Response, httpx.Response]:
     """Run a checkout, pause it at its stock update, run `edit` meanwhile, resume.
     `watcher`, an autocommit connection, sees who waits (pg_stat_activity is read once per
@@ -125,12 +130,12 @@ async def test_a_line_removed_during_checkout_is_in_the_order_and_its_stock_take
         ("Tea", 2),
     ]
     assert placed.json()["total"] == "24.00"
-    assert dict(await committed.fetch("SELECT name, stock FROM products")) == {"Mug": 8, "Tea": 8}
+    assert await stocks(committed) == {"Mug": 8, "Tea": 8}
     await check(committed)
     # Cancelling puts back exactly what left, no more.
     cancelled = await http.post(f"/v1/orders/{placed.json()['id']}/cancel", headers=buyer.headers)
     assert cancelled.status_code == 200
-    assert dict(await committed.fetch("SELECT name, stock FROM products")) == {"Mug": 10, "Tea": 10}
+    assert await stocks(committed) == {"Mug": 10, "Tea": 10}
     await check(committed)
 
 
@@ -162,5 +167,5 @@ async def test_emptying_and_setting_lines_wait_for_a_running_checkout(
     # The new line came after the order: it is in the cart, not in the order.
     assert [(i["name"], i["quantity"]) for i in placed.json()["items"]] == [("Mug", 3)]
     assert [(i["name"], i["quantity"]) for i in set_line.json()["items"]] == [("Tea", 5)]
-    assert dict(await committed.fetch("SELECT name, stock FROM products")) == {"Mug": 6, "Tea": 10}
+    assert await stocks(committed) == {"Mug": 6, "Tea": 10}
     await check(committed)

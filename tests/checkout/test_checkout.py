@@ -42,7 +42,7 @@ async def test_checkout_turns_the_cart_into_an_order(
     assert sorted(
         (i["name"], i["quantity"], i["unit_price"], i["line_total"]) for i in order["items"]
     ) == [("Thé", 2, "4.50", "9.00"), ("Théière", 1, "30.00", "30.00")]
-    stocks = dict(await db.fetch("SELECT name, stock FROM products"))
+    stocks = {r[0]: r[1] for r in await db.fetch("SELECT name, stock FROM products")}
     assert stocks == {"Thé": 8, "Théière": 2}
     assert (await client.get("/v1/cart", headers=customer.headers)).json()["items"] == []
     # Prices are snapshots: a later price change does not touch the order.
@@ -137,7 +137,7 @@ async def race_app(database_url: str, tmp_path: Path) -> AsyncIterator[FastAPI]:
     """An app with a pool large enough for every racer to hold a real connection."""
     # Racers check out again and again: the cap on unpaid orders is tested on its own.
     settings = Settings(
-        DATABASE_URL=database_url,
+        database_url=database_url,
         data_dir=tmp_path,
         pool_min=1,
         pool_max=60,

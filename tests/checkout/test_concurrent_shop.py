@@ -39,7 +39,7 @@ async def shop_app(
     database_url: str, tmp_path: Path, committed: asyncpg.Connection
 ) -> AsyncIterator[FastAPI]:
     settings = Settings(
-        DATABASE_URL=database_url,
+        database_url=database_url,
         data_dir=tmp_path,
         pool_min=1,
         pool_max=3 * CUSTOMERS,

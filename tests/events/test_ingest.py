@@ -71,7 +71,7 @@ async def test_a_batch_of_1000_lands_whole(
 async def test_one_bad_event_is_named_and_nothing_is_written(
     client: httpx.AsyncClient, db: asyncpg.Connection
 ) -> None:
-    cases = [
+    cases: list[tuple[int, dict[str, object], str]] = [
         (517, {"event_type": "   ", "payload": {}}, "event_type"),
         (518, {"event_type": "\t\n", "payload": {}}, "event_type"),
         (0, {"event_type": "x" * 101}, "event_type"),

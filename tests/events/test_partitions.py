@@ -217,6 +217,7 @@ async def test_upkeep_while_the_shop_records_events(own_url: str, pg: asyncpg.Co
 
     try:
         *_, done = await asyncio.gather(*(write(c) for c in writers), maintain())
+        assert done is not None  # maintain()'s list; only the writers return None
     finally:
         for conn in (*writers, upkeep):
             await conn.close()
@@ -267,10 +268,11 @@ def test_comptoir_serve_creates_the_partitions_before_serving(
             stderr=subprocess.STDOUT,
             text=True,
         )
+        assert process.stdout is not None  # stdout=PIPE
         try:
             deadline = time.monotonic() + 60
             while True:
-                assert process.poll() is None, process.stdout.read()  # type: ignore[union-attr]
+                assert process.poll() is None, process.stdout.read()
                 assert time.monotonic() < deadline, "serve did not answer"
                 try:
                     if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:

@@ -3,6 +3,7 @@ each filter on its index, and a period on its months' partitions only (EXPLAIN).
 
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -25,10 +26,10 @@ async def add_events(
     )
 
 
-async def listed(client: httpx.AsyncClient, admin: Account, **params: str) -> list[dict]:
+async def listed(client: httpx.AsyncClient, admin: Account, **params: str) -> list[dict[str, Any]]:
     response = await client.get("/v1/admin/events", params=params, headers=admin.headers)
     assert response.status_code == 200, response.text
-    items: list[dict] = response.json()["items"]
+    items: list[dict[str, Any]] = response.json()["items"]
     return items
 
 

@@ -26,7 +26,7 @@ async def test_readyz_when_the_schema_is_at_head(client: httpx.AsyncClient) -> N
 
 async def test_readyz_is_503_on_an_unmigrated_database(server_url: str, tmp_path: Path) -> None:
     async with scratch_database(server_url, prefix="comptoir_unmigrated") as url:
-        app = create_app(Settings(DATABASE_URL=url, data_dir=tmp_path, pool_min=0, pool_max=2))
+        app = create_app(Settings(database_url=url, data_dir=tmp_path, pool_min=0, pool_max=2))
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
@@ -41,7 +41,7 @@ async def test_readyz_tells_the_truth_when_the_database_goes(
 ) -> None:
     async with scratch_database(server_url, prefix="comptoir_gone") as url:
         await migrate.run_in_thread(migrate.upgrade, url)
-        app = create_app(Settings(DATABASE_URL=url, data_dir=tmp_path, pool_min=1, pool_max=2))
+        app = create_app(Settings(database_url=url, data_dir=tmp_path, pool_min=1, pool_max=2))
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:

@@ -43,7 +43,7 @@ async def idb(import_url: str) -> AsyncIterator[asyncpg.Connection]:
 @pytest.fixture
 async def shop(import_url: str, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     """The API on the import database."""
-    settings = Settings(DATABASE_URL=import_url, data_dir=tmp_path, pool_min=1, pool_max=4,
+    settings = Settings(database_url=import_url, data_dir=tmp_path, pool_min=1, pool_max=4,
                         rate_limits="off")  # fmt: skip
     app = create_app(settings)
     async with app.router.lifespan_context(app), client_of(app) as client:

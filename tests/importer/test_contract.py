@@ -65,7 +65,7 @@ async def test_role_user_or_unknown_is_customer_and_unknown_roles_are_reported(
     ])  # fmt: skip
     report = await run_import(import_url, store)
 
-    roles = dict(await idb.fetch("SELECT legacy_id, role::text FROM users"))
+    roles = {r[0]: r[1] for r in await idb.fetch("SELECT legacy_id, role::text FROM users")}
     assert roles == {"1": "admin", "2": "customer", "3": "customer"}
     notes = report.collections["users"].notes
     assert notes["unknown role 'superuser' imported as customer"] == 1
@@ -83,7 +83,7 @@ async def test_a_price_given_as_text_or_with_too_many_decimals_is_rounded_half_u
     ])  # fmt: skip
     report = await run_import(import_url, store)
 
-    prices = dict(await idb.fetch("SELECT legacy_id, price FROM products"))
+    prices = {r[0]: r[1] for r in await idb.fetch("SELECT legacy_id, price FROM products")}
     assert prices == {"1": Decimal("12.50"), "2": Decimal("7.13"), "3": Decimal("0.01"),
                       "4": Decimal("1234.56"), "5": Decimal("3.00")}  # fmt: skip
     assert report.collections["products"].notes["price rounded to cents"] == 2
@@ -111,7 +111,7 @@ async def test_missing_stock_is_zero_and_negative_stock_is_zero_and_reported(
     ])  # fmt: skip
     report = await run_import(import_url, store)
 
-    stock = dict(await idb.fetch("SELECT legacy_id, stock FROM products"))
+    stock = {r[0]: r[1] for r in await idb.fetch("SELECT legacy_id, stock FROM products")}
     assert stock == {"1": 0, "2": 0, "3": 9}
     notes = report.collections["products"].notes
     assert notes["negative stock: 0"] == 1 and notes["stock missing: 0"] == 1
@@ -161,7 +161,7 @@ async def test_cart_lines_for_unknown_products_or_bad_quantities_are_dropped_and
     )  # fmt: skip
     report = await run_import(import_url, store)
 
-    assert await idb.fetch("SELECT quantity FROM cart_items") == [(2,)]
+    assert [tuple(r) for r in await idb.fetch("SELECT quantity FROM cart_items")] == [(2,)]
     outcome = report.collections["carts"]
     assert (outcome.imported, outcome.rejected) == (1, 1)
     assert outcome.notes["cart line for an unknown product dropped"] == 1
@@ -177,7 +177,7 @@ async def test_the_same_product_twice_in_a_cart_is_one_line_with_the_quantities_
     ])  # fmt: skip
     await run_import(import_url, store)
 
-    assert await idb.fetch("SELECT quantity FROM cart_items") == [(5,)]
+    assert [tuple(r) for r in await idb.fetch("SELECT quantity FROM cart_items")] == [(5,)]
 
 
 async def test_an_order_of_an_unknown_user_is_rejected(
@@ -201,6 +201,7 @@ async def test_a_product_that_orders_name_but_products_lack_comes_back_as_an_ina
     report = await run_import(import_url, store)
 
     placeholder = await idb.fetchrow("SELECT * FROM products WHERE legacy_id = '77'")
+    assert placeholder is not None
     assert placeholder["active"] is False and placeholder["deleted_at"] is not None
     assert placeholder["stock"] == 0 and placeholder["price"] == Decimal("4.20")
     assert await idb.fetchval("SELECT count(*) FROM order_items") == 2
@@ -217,7 +218,7 @@ async def test_the_same_product_twice_in_an_order_merges_at_one_price_and_reject
     ])  # fmt: skip
     report = await run_import(import_url, store)
 
-    assert await idb.fetch("SELECT quantity FROM order_items") == [(3,)]
+    assert [tuple(r) for r in await idb.fetch("SELECT quantity FROM order_items")] == [(3,)]
     assert await idb.fetchval("SELECT total_amount FROM orders") == Decimal("37.50")
     assert [r["reason"] for r in rejects(report)] == ["same product twice at different prices"]
 
@@ -244,7 +245,7 @@ async def test_order_statuses_are_mapped_case_insensitively_and_unknown_ones_rej
                         orders=[order(n, status=s) for n, s in enumerate(statuses)])  # fmt: skip
     report = await run_import(import_url, store)
 
-    mapped = dict(await idb.fetch("SELECT legacy_id, status::text FROM orders"))
+    mapped = {r[0]: r[1] for r in await idb.fetch("SELECT legacy_id, status::text FROM orders")}
     assert mapped == {"0": "pending", "1": "paid", "2": "cancelled", "3": "cancelled",
                       "4": "shipped", "5": "shipped", "6": "shipped", "7": "shipped",
                       "9": "pending"}  # fmt: skip
@@ -274,7 +275,9 @@ async def test_a_payment_intent_used_by_two_orders_rejects_the_later_order(
     ])  # fmt: skip
     report = await run_import(import_url, store)
 
-    assert await idb.fetch("SELECT legacy_id, payment_intent_id FROM orders") == [("2", "pi_1")]
+    assert [
+        tuple(r) for r in await idb.fetch("SELECT legacy_id, payment_intent_id FROM orders")
+    ] == [("2", "pi_1")]
     [reject] = rejects(report)
     assert reject["record"]["id"] == 1
     assert reject["reason"] == "payment intent already used by another order"
@@ -311,6 +314,7 @@ async def test_a_payload_that_is_not_an_object_is_wrapped_as_value(
     await run_import(import_url, store)
 
     row = await idb.fetchrow("SELECT event_type, payload, created_at FROM analytics_events")
+    assert row is not None
     assert (row["event_type"], json.loads(row["payload"])) == ("click", stored)
     assert row["created_at"].isoformat() == "2022-04-15T05:20:00+00:00"
 

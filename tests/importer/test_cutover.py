@@ -37,7 +37,7 @@ def snapshot(root: Path, **changes: Any) -> Path:
         }
         for n in ("1", "2")
     ]
-    collections = {"users": users, "products": products, "orders": orders}
+    collections: dict[str, list[Any]] = {"users": users, "products": products, "orders": orders}
     for name, edit in changes.items():
         collections[name] = edit(collections[name])
     return write_store(root, **collections)  # fmt: skip
@@ -102,9 +102,12 @@ async def test_the_cutover_adds_updates_and_reports_conflicts_and_gone_records(
         "conflicting": 0,
         "gone": 0,
     }
-    rows = dict(await idb.fetch("SELECT legacy_id, price::text || ' x' || stock FROM products"))
+    rows = {
+        r[0]: r[1]
+        for r in await idb.fetch("SELECT legacy_id, price::text || ' x' || stock FROM products")
+    }
     assert rows == {"A": "10.00 x2", "B": "4.40 x9", "C": "30.00 x1", "D": "12.00 x0"}
-    statuses = dict(await idb.fetch("SELECT legacy_id, status::text FROM orders"))
+    statuses = {r[0]: r[1] for r in await idb.fetch("SELECT legacy_id, status::text FROM orders")}
     assert statuses == {"1": "shipped", "2": "paid"}
     assert cutover.gone["products"] == ["C"]
     [conflict] = cutover.conflicts

@@ -16,12 +16,13 @@ from tests.importer.conftest import login, rejects, run_import
 PASSWORD = shapes.PASSWORD
 
 
-async def products(idb: asyncpg.Connection) -> dict[str, tuple[str, Decimal, int, dict]]:
+async def products(idb: asyncpg.Connection) -> dict[str, tuple[str, Decimal, int, str]]:
+    """Each product by legacy id: name, price, stock, and its attributes as JSON text."""
     rows = await idb.fetch("SELECT legacy_id, name, price, stock, attributes FROM products")
     return {r["legacy_id"]: (r["name"], r["price"], r["stock"], r["attributes"]) for r in rows}
 
 
-async def orders(idb: asyncpg.Connection) -> dict[str, tuple[str, Decimal, str, list]]:
+async def orders(idb: asyncpg.Connection) -> dict[str, tuple[str, Decimal, str, list[str]]]:
     rows = await idb.fetch(
         "SELECT o.legacy_id, o.status::text, o.total_amount, u.email::text,"
         " (SELECT array_agg(p.legacy_id || ' x' || i.quantity || ' @' || i.unit_price"
@@ -83,6 +84,7 @@ async def test_a_lowdb_file_with_guest_orders_and_cents(
     guest = await idb.fetchrow(
         "SELECT name, password_hash FROM users WHERE email = 'dee@guest.test'"
     )
+    assert guest is not None
     assert guest["name"] == "Dee Dale" and guest["password_hash"] is None
     assert report.guest_accounts == 1 and report.no_password == ["dee@guest.test"]
     assert await idb.fetchval("SELECT count(*) FROM users") == 2
@@ -132,7 +134,7 @@ async def test_records_keyed_by_username_with_products_named_by_title(
     report = await run_import(import_url, shapes.keyed(tmp_path / "s"))
 
     assert report.exit_code() == 0, rejects(report)
-    emails = dict(await idb.fetch("SELECT legacy_id, email::text FROM users"))
+    emails = {r[0]: r[1] for r in await idb.fetch("SELECT legacy_id, email::text FROM users")}
     assert emails == {"hal": "hal@no-email.invalid", "ivy": "ivy@no-email.invalid"}
     assert await idb.fetchval(
         "SELECT sum(i.quantity) FROM cart_items i JOIN carts c ON c.id = i.cart_id"

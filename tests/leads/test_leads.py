@@ -31,6 +31,7 @@ async def test_a_lead_is_captured(client: httpx.AsyncClient, db: asyncpg.Connect
         "Call me back, please.",
     )
     row = await db.fetchrow("SELECT name, email::text, message FROM leads")
+    assert row is not None
     assert tuple(row) == ("Ada Lovelace", "ada@example.com", "Call me back, please.")
 
 

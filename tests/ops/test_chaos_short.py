@@ -20,10 +20,14 @@ def test_orders_survive_a_server_kill_and_a_postgres_restart() -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     report = done.stdout
-    acknowledged, found = (
-        int(re.search(pattern, report).group(1))  # type: ignore[union-attr]
-        for pattern in (r"orders acknowledged \(201\): (\d+)", r"orders found: +(\d+)")
-    )
+
+    def number(pattern: str) -> int:
+        match = re.search(pattern, report)
+        assert match is not None, report
+        return int(match.group(1))
+
+    acknowledged = number(r"orders acknowledged \(201\): (\d+)")
+    found = number(r"orders found: +(\d+)")
     assert acknowledged > 0 and found == acknowledged, report
     assert "invariant violations:      0" in report, report
     assert "server SIGKILL" in report and "PostgreSQL immediate stop" in report, report

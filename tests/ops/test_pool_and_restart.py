@@ -10,6 +10,7 @@ import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
+from pydantic import SecretStr
 
 from comptoir.app import create_app
 from comptoir.db import migrate
@@ -93,12 +94,12 @@ def test_a_postgres_restart_is_503_then_the_shop_recovers_by_itself(
     url = cluster.create_database("shop")
     migrate.upgrade(url)
     settings = Settings(
-        DATABASE_URL=url,
+        database_url=url,
         data_dir=tmp_path,
         pool_min=2,
         pool_max=4,
         rate_limits="off",
-        metrics_token=SCRAPER,
+        metrics_token=SecretStr(SCRAPER),
     )
     asyncio.run(restart_scenario(create_app(settings), cluster))
 

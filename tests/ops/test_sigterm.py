@@ -43,10 +43,11 @@ def start_server(database_url: str, tmp_path: Path) -> tuple[subprocess.Popen[st
         stderr=subprocess.STDOUT,
         text=True,
     )
+    assert process.stdout is not None  # stdout=PIPE
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        assert process.poll() is None, process.stdout.read()  # type: ignore[union-attr]
+        assert process.poll() is None, process.stdout.read()
         try:
             if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
                 return process, base

@@ -76,9 +76,10 @@ def pool_bound(text: str) -> float:
 
 
 def wait_ready(process: subprocess.Popen[str], base: str) -> None:
+    assert process.stdout is not None  # started with stdout=PIPE
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        assert process.poll() is None, process.stdout.read()  # type: ignore[union-attr]
+        assert process.poll() is None, process.stdout.read()
         try:
             if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
                 return

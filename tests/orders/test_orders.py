@@ -1,6 +1,7 @@
 """Orders: history, cancellation, the back office's moves."""
 
 import uuid
+from typing import Any
 
 import asyncpg
 import httpx
@@ -10,7 +11,7 @@ from tests.checkout.invariants import check, stocked
 from tests.factories import Account
 
 
-async def place(client: httpx.AsyncClient, who: Account, lines: dict[str, int]) -> dict:
+async def place(client: httpx.AsyncClient, who: Account, lines: dict[str, int]) -> dict[str, Any]:
     for product, quantity in lines.items():
         await client.put(
             f"/v1/cart/items/{product}", json={"quantity": quantity}, headers=who.headers
@@ -19,7 +20,7 @@ async def place(client: httpx.AsyncClient, who: Account, lines: dict[str, int]) 
         "/v1/checkout", headers=who.headers | {"Idempotency-Key": str(uuid.uuid4())}
     )
     assert response.status_code == 201, response.text
-    order: dict = response.json()
+    order: dict[str, Any] = response.json()
     return order
 
 

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
+from typing import TypedDict, Unpack
 
 import asyncpg
 import httpx
@@ -25,14 +26,19 @@ from tests.conftest import client_of
 from tests.factories import Account, make_user, minted
 
 
-def policy(database_url: str, tmp_path: Path, **overrides: int) -> Settings:
+class Policy(TypedDict, total=False):
+    max_pending_orders: int
+    pending_order_ttl_minutes: int
+
+
+def policy(database_url: str, tmp_path: Path, **overrides: Unpack[Policy]) -> Settings:
     return Settings(
-        DATABASE_URL=database_url,
+        database_url=database_url,
         data_dir=tmp_path,
         pool_min=1,
         pool_max=4,
         rate_limits="off",
-        **overrides,  # type: ignore[arg-type]
+        **overrides,
     )
 
 

@@ -75,6 +75,7 @@ async def test_success_marks_the_order_paid(
         "duplicate": False,
     }
     row = await db.fetchrow("SELECT status::text, payment_intent_id FROM orders")
+    assert row is not None
     assert tuple(row) == ("paid", "pi_42")
 
 
@@ -133,6 +134,7 @@ async def test_unknown_order_is_recorded_not_lost(
     assert response.status_code == 200
     assert response.json()["result"] == "unknown_order"
     row = await db.fetchrow("SELECT payment_intent_id, order_id, result FROM payment_events")
+    assert row is not None
     assert tuple(row) == ("pi_orphan", None, "unknown_order")
 
 
@@ -166,7 +168,7 @@ async def test_one_intent_pays_one_order(
     await deliver(client, app, event(first, intent="pi_same"))
     response = await deliver(client, app, event(second, intent="pi_same"))
     assert response.json()["result"] == "intent_mismatch"
-    statuses = dict(await db.fetch("SELECT id::text, status::text FROM orders"))
+    statuses = {r[0]: r[1] for r in await db.fetch("SELECT id::text, status::text FROM orders")}
     assert statuses == {first: "paid", second: "pending"}
 
 
@@ -193,6 +195,7 @@ async def test_a_success_for_another_amount_or_currency_does_not_pay(
     assert response.json()["result"] == "amount_mismatch"
     assert await db.fetchval("SELECT status::text FROM orders") == "pending"
     row = await db.fetchrow("SELECT result, order_id::text, amount, currency FROM payment_events")
+    assert row is not None
     assert tuple(row) == ("amount_mismatch", order, Decimal(amount), currency)
     # The right payment still goes through.
     paid = await deliver(client, app, event(order, intent="pi_right"))

@@ -54,6 +54,7 @@ async def test_setting_a_line_writes_the_given_customers_cart_only(
     bobs = await lines_of(conn, shop.bob)
     await act_as(conn, None)
     row = await conn.fetchrow("SELECT * FROM cart_set_line($1, $2, 3, 'EUR')", shop.alice, stool)
+    assert row is not None
     assert (row["stock_left"], row["written"]) == (4, True)
     assert sorted(i["name"] for i in json.loads(row["cart"])["items"]) == ["Lampe", "Tabouret"]
     assert (await lines_of(conn, shop.alice))[str(stool)] == 3
@@ -67,6 +68,7 @@ async def test_the_first_line_creates_the_cart_under_the_policies(
     carol = await make_user(conn, email="carol@example.com")
     await act_as(conn, None)
     row = await conn.fetchrow("SELECT * FROM cart_set_line($1, $2, 1, 'EUR')", carol, stool)
+    assert row is not None
     assert row["written"]
     assert await lines_of(conn, carol) == {str(stool): 1}
 
@@ -82,6 +84,7 @@ async def test_a_refused_line_writes_nothing_not_even_the_cart(
     row = await conn.fetchrow(
         "SELECT * FROM cart_set_line($1, $2, $3, 'EUR')", carol, stool, quantity
     )
+    assert row is not None
     assert dict(row) == {"stock_left": stock_left, "written": False, "cart": None}
     await conn.execute("RESET ROLE")
     assert await conn.fetchval("SELECT count(*) FROM carts WHERE user_id = $1", carol) == 0
@@ -120,7 +123,7 @@ async def test_no_customer_gets_an_empty_cart_and_writes_nothing(
 async def test_the_context_a_function_sets_ends_with_its_statement(database_url: str) -> None:
     """On the app's own login, autocommit, as the app calls them: one statement, one
     transaction; the next statement is nobody again."""
-    url = app_database_url(Settings(DATABASE_URL=database_url, rls="on"), database_url)
+    url = app_database_url(Settings(database_url=database_url, rls="on"), database_url)
     app = await asyncpg.connect(url)
     try:
         someone = await app.fetchval("SELECT gen_random_uuid()")

@@ -100,21 +100,22 @@ async def test_the_cart_reads_the_users_cart_and_its_lines_by_index(
     assert "Seq Scan on cart" not in shown, shown
 
 
-def first_page(column: str, value: object, cast: str) -> tuple[str, object, object]:
+def first_page(column: str, value: object, cast: str) -> tuple[str, list[object]]:
     """The first page of orders with `column` = `value`, as orders/queries.py asks it."""
     args = Arguments("EUR")
     where = [f"{column} = {args.add(value, cast)}"]
     sql = newest_first(
         args, source="orders AS o", alias="o", where=where, item=ORDER_JSON, after=None, limit=20
     )
-    return sql, *args.values
+    return sql, args.values
 
 
 async def test_the_order_history_reads_the_users_orders_by_index(
     conn: asyncpg.Connection, filled: asyncpg.Record
 ) -> None:
     await act_as(conn, customer(filled["id"], "customer"))
-    shown = await plan(conn, *first_page("o.user_id", filled["id"], "uuid"))
+    sql, args = first_page("o.user_id", filled["id"], "uuid")
+    shown = await plan(conn, sql, *args)
     assert "orders_user_id_created_at_idx" in shown
     assert "Seq Scan on orders" not in shown
 
@@ -144,7 +145,8 @@ async def test_the_back_office_filters_orders_by_status_with_its_index(
     # index can serve the filter at all.)
     await act_as(conn, customer(filled["id"], "admin"))
     await conn.execute("SET LOCAL enable_seqscan = off")
-    shown = await plan(conn, *first_page("o.status", "cancelled", "order_status"))
+    sql, args = first_page("o.status", "cancelled", "order_status")
+    shown = await plan(conn, sql, *args)
     assert "orders_status_created_at_idx" in shown, shown
     assert "Index Cond: (status = 'cancelled'::order_status)" in shown, shown
     assert "Seq Scan on orders" not in shown

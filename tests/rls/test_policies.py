@@ -162,7 +162,7 @@ async def test_the_context_ends_with_the_transaction(database_url: str) -> None:
     from comptoir.db.server import app_database_url
     from comptoir.settings import Settings
 
-    url = app_database_url(Settings(DATABASE_URL=database_url, rls="on"), database_url)
+    url = app_database_url(Settings(database_url=database_url, rls="on"), database_url)
     app = await asyncpg.connect(url)
     try:
         assert await app.fetchval("SELECT current_user") == "comptoir_app"
@@ -186,6 +186,7 @@ async def test_the_apps_role_is_neither_owner_superuser_nor_bypassrls(
         "SELECT rolsuper, rolbypassrls, rolinherit, rolcanlogin FROM pg_roles"
         " WHERE rolname = 'comptoir_app'"
     )
+    assert role is not None
     assert dict(role) == {
         "rolsuper": False,
         "rolbypassrls": False,
@@ -200,4 +201,5 @@ async def test_the_apps_role_is_neither_owner_superuser_nor_bypassrls(
     staff = await conn.fetchrow(
         "SELECT rolsuper, rolbypassrls, rolcanlogin FROM pg_roles WHERE rolname = 'comptoir_staff'"
     )
+    assert staff is not None
     assert not any(staff.values())

@@ -2,6 +2,7 @@
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Literal, TypedDict, Unpack
 from uuid import uuid4
 
 import asyncpg
@@ -16,9 +17,15 @@ from comptoir.settings import Settings
 from tests.factories import make_user, minted
 
 
-def settings_for(database_url: str, tmp_path: Path, rls: str, **more: object) -> Settings:
-    return Settings(  # type: ignore[arg-type]
-        DATABASE_URL=database_url,
+class More(TypedDict, total=False):
+    app_database_url: str
+
+
+def settings_for(
+    database_url: str, tmp_path: Path, rls: Literal["on", "off"], **more: Unpack[More]
+) -> Settings:
+    return Settings(
+        database_url=database_url,
         data_dir=tmp_path,
         pool_min=1,
         pool_max=2,
@@ -37,7 +44,7 @@ async def rls_app(database_url: str, tmp_path: Path) -> AsyncIterator[FastAPI]:
 
 @pytest.mark.parametrize(("rls", "role"), [("on", "comptoir_app"), ("off", None)])
 async def test_the_pool_logs_in_as_the_apps_role_only_with_rls_on(
-    database_url: str, tmp_path: Path, rls: str, role: str | None
+    database_url: str, tmp_path: Path, rls: Literal["on", "off"], role: str | None
 ) -> None:
     application = create_app(settings_for(database_url, tmp_path, rls))
     async with application.router.lifespan_context(application):
@@ -76,7 +83,7 @@ async def test_a_request_leaves_no_customer_on_its_pooled_connection(
 
 
 def test_the_app_url_is_the_database_url_as_comptoir_app(tmp_path: Path) -> None:
-    def app_url(url: str, **more: object) -> str:
+    def app_url(url: str, **more: Unpack[More]) -> str:
         return app_database_url(settings_for(url, tmp_path, "on", **more), url)
 
     assert app_url("postgresql://owner:secret@db.example:5433/shop?sslmode=require") == (

@@ -45,6 +45,7 @@ async def insert_user(
         raise EmailTaken() from None
     except asyncpg.CheckViolationError:
         raise Unprocessable("This email address cannot be used.") from None
+    assert row is not None  # INSERT ... RETURNING of one row
     return User.model_validate(dict(row))
 
 

@@ -46,6 +46,7 @@ async def set_line(
     conn: asyncpg.Connection, *, user_id: UUID, product_id: UUID, quantity: int, currency: str
 ) -> LineSet | NoSuchProduct | ShortOfStock:
     row = await conn.fetchrow(SET_LINE, user_id, product_id, quantity, currency)
+    assert row is not None  # cart_set_line returns a single record, never a set
     if row["stock_left"] is None:
         return NoSuchProduct()
     if not row["written"]:

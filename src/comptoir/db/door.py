@@ -20,10 +20,11 @@ carries one request's caller into the next.
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from dataclasses import dataclass
-from typing import Concatenate, ParamSpec, Protocol, TypeVar
+from typing import Concatenate, ParamSpec, Protocol, TypeVar, cast
 from uuid import UUID
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 STAFF_ROLE = "comptoir_staff"
 # The role the app logs in as with RLS on: tests that run the app on their own connection
@@ -82,6 +83,15 @@ class Doors(Protocol):
     def to(self, caller: Caller) -> Door: ...
 
 
+def _connection(proxy: PoolConnectionProxy) -> asyncpg.Connection:
+    """The pooled connection as the query functions take it. asyncpg documents what its
+    pool hands out as a Connection, and at run time it is one (the proxy forwards every
+    attribute, and `isinstance(proxy, asyncpg.Connection)` is true by asyncpg's
+    ConnectionMeta); asyncpg-stubs declares the proxy a class of its own, so this says what
+    asyncpg does rather than making every query function take a union."""
+    return cast(asyncpg.Connection, proxy)
+
+
 @dataclass(frozen=True)
 class PoolDoor:
     """The app's pool as `caller` reaches it."""
@@ -98,7 +108,8 @@ class PoolDoor:
         deny), the statement on a pooled connection in autocommit; otherwise `BEGIN` and
         the caller in one round trip, the statement, `COMMIT`."""
         said = self._said()
-        async with self.pool.acquire() as conn:
+        async with self.pool.acquire() as proxy:
+            conn = _connection(proxy)
             if not said:
                 return await query(conn, *args, **kwargs)
             await conn.execute("; ".join(["BEGIN", *said]))
@@ -114,10 +125,10 @@ class PoolDoor:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[asyncpg.Connection]:
-        async with self.pool.acquire() as conn, conn.transaction():
+        async with self.pool.acquire() as proxy, proxy.transaction():
             if said := self._said():
-                await conn.execute("; ".join(said))
-            yield conn
+                await proxy.execute("; ".join(said))
+            yield _connection(proxy)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ import asyncpg
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
+from asyncpg.pool import PoolConnectionProxy
 
 from comptoir.db.server import sqlalchemy_url
 
@@ -36,8 +37,11 @@ def downgrade(url: str, revision: str) -> None:
     command.downgrade(alembic_config(url), revision)
 
 
-async def fetch_revision(conn: asyncpg.Connection) -> str | None:
-    """The revision the database is at; None for a database Comptoir never migrated."""
+async def fetch_revision(
+    conn: asyncpg.Connection | PoolConnectionProxy,
+) -> str | None:
+    """The revision the database is at; None for a database Comptoir never migrated.
+    /readyz asks on a connection of the app's pool, the CLI on one of its own."""
     if await conn.fetchval("SELECT to_regclass('alembic_version')") is None:
         return None
     revision: str | None = await conn.fetchval("SELECT version_num FROM alembic_version")

@@ -1,10 +1,11 @@
 """One bounded asyncpg pool per process, with a bounded wait for its connections."""
 
 import time
+from collections.abc import Generator
 from typing import Any, Protocol
 
 import asyncpg
-from asyncpg.pool import PoolAcquireContext
+from asyncpg.pool import PoolAcquireContext, PoolConnectionProxy
 
 from comptoir.errors import ServiceUnavailable
 from comptoir.settings import Settings
@@ -29,19 +30,22 @@ class PoolExhausted(ServiceUnavailable):
         )
 
 
-class _BoundedAcquire(PoolAcquireContext):  # type: ignore[misc]
+class _BoundedAcquire(PoolAcquireContext):
     """asyncpg's acquire, timed, with its timeout turned into a 503 the client can act on."""
 
-    async def __aenter__(self) -> Any:
+    pool: "BoundedPool"  # only BoundedPool.acquire makes one
+    timeout: float
+
+    async def __aenter__(self) -> PoolConnectionProxy:
         self.connection = await self.pool.timed_acquire(self.timeout)
         return self.connection
 
-    def __await__(self) -> Any:
+    def __await__(self) -> Generator[Any, None, PoolConnectionProxy]:
         self.done = True
         return self.pool.timed_acquire(self.timeout).__await__()
 
 
-class BoundedPool(asyncpg.Pool):  # type: ignore[misc]
+class BoundedPool(asyncpg.Pool):
     """Every acquisition, `pool.fetch(...)` included (asyncpg routes those through
     `acquire()`), waits at most `wait` seconds: beyond the pool, requests get a quick 503
     with Retry-After instead of joining an unbounded queue."""
@@ -56,10 +60,11 @@ class BoundedPool(asyncpg.Pool):  # type: ignore[misc]
     def acquire(self, *, timeout: float | None = None) -> PoolAcquireContext:
         return _BoundedAcquire(self, self.wait if timeout is None else timeout)
 
-    async def timed_acquire(self, wait: float) -> Any:
+    async def timed_acquire(self, wait: float) -> PoolConnectionProxy:
         started = time.perf_counter()
         try:
-            connection = await self._acquire(wait)
+            # asyncpg's own acquire, awaited: its private _acquire(wait), by the public door.
+            connection = await super().acquire(timeout=wait)
         except TimeoutError:
             if self.observer:
                 self.observer.pool_timed_out()

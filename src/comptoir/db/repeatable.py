@@ -53,7 +53,8 @@ async def apply_changed(conn: asyncpg.Connection, directory: Path | None = None)
     transaction; their names."""
     if not await _tracked(conn):
         return []
-    applied = dict(await conn.fetch("SELECT name, checksum FROM schema_functions"))
+    rows = await conn.fetch("SELECT name, checksum FROM schema_functions")
+    applied: dict[str, str] = {row["name"]: row["checksum"] for row in rows}
     changed = [s for s in sources(directory) if applied.get(s.name) != s.checksum]
     for source in changed:
         await conn.execute(source.sql)

@@ -18,6 +18,7 @@ async def settle(conn: asyncpg.Connection, report: Report, months: set[tuple[int
     await conn.execute(staging.GUESTS)
     await conn.execute(staging.USER_MAP)
     users = await conn.fetchrow(staging.USER_OUTCOMES)
+    assert users is not None  # an aggregate without GROUP BY: always one row
     outcomes["users"].merged = users["merged"]
     await cutover.before_inserts(conn, report, "users")
     await _write(conn, outcomes["users"], users["imported"], staging.INSERT_USERS)
@@ -33,6 +34,7 @@ async def settle(conn: asyncpg.Connection, report: Report, months: set[tuple[int
     await conn.execute(staging.UNKNOWN_USERS.format(collection="carts"))
     await conn.execute(staging.CART_OWNERS)
     carts = await conn.fetchrow(staging.CART_OUTCOMES)
+    assert carts is not None  # an aggregate without GROUP BY: always one row
     outcomes["carts"].merged = carts["merged"]
     await _write(conn, outcomes["carts"], carts["imported"], staging.INSERT_CARTS)
     if dropped := await staging.count(conn, staging.UNKNOWN_CART_PRODUCTS):

@@ -318,4 +318,5 @@ async def order_totals(conn: asyncpg.Connection) -> dict[str, str]:
     """Sums of the imported orders' totals: as the source stated them, as their lines add
     up, and as stored."""
     row = await conn.fetchrow(ORDER_TOTALS)
+    assert row is not None  # a SELECT of scalar subqueries without FROM: always one row
     return {name: f"{row[name] or 0:.2f}" for name in ("stated", "lines", "stored")}

@@ -20,6 +20,7 @@ async def insert_lead(conn: asyncpg.Connection, *, name: str, email: str, messag
         email,
         message,
     )
+    assert row is not None  # INSERT ... RETURNING of one row
     return Lead.model_validate(dict(row))
 
 

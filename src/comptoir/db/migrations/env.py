@@ -2,6 +2,7 @@
 
 import asyncio
 
+import asyncpg
 from alembic import context
 from sqlalchemy import pool
 from sqlalchemy.engine import Connection
@@ -18,6 +19,8 @@ def _run(connection: Connection) -> None:
         # In the same transaction: the function files at the head, or none below it
         # (comptoir/db/repeatable.py).
         driver = connection.connection.driver_connection
+        # SQLAlchemy types the driver's connection loosely; the engine is asyncpg's.
+        assert isinstance(driver, asyncpg.Connection)
         at_head = set(context.get_context().get_current_heads()) == set(context.script.get_heads())
         await_only(repeatable.apply_changed(driver) if at_head else repeatable.forget(driver))
 
