@@ -132,7 +132,10 @@ async def app(settings: Settings) -> AsyncIterator[FastAPI]:
         yield application
 
 
-TABLES = "users, products, carts, cart_items, orders, order_items, leads, analytics_events"
+TABLES = (
+    "users, products, carts, cart_items, orders, order_items, leads, analytics_events,"
+    " sessions, refresh_tokens"
+)
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ import pytest
 from fastapi import FastAPI
 from starlette.routing import BaseRoute
 
+from comptoir.auth.security import new_refresh_token
 from tests.factories import (
     PASSWORD,
     PASSWORD_HASH,
@@ -49,6 +50,7 @@ class World:
     order: uuid.UUID  # a pending order of `customer`
     bystanders: dict[str, uuid.UUID]  # per caller, a user an admin route may change or delete
     customer: Account
+    refresh_tokens: dict[str, str]  # per caller, an unspent refresh token of `customer`
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,13 @@ ROUTES = [
         "public",
         200,
         body=lambda w, c: {"email": w.customer.email, "password": PASSWORD},
+    ),
+    Route(
+        "POST",
+        "/v1/auth/refresh",
+        "public",
+        200,
+        body=lambda w, c: {"refresh_token": w.refresh_tokens[c.name]},
     ),
     Route("GET", "/v1/products", "public", 200),
     Route("GET", "/v1/products/search", "public", 200, query="?q=lampe"),
@@ -254,7 +263,21 @@ async def fresh_world(db: asyncpg.Connection, customer: Account) -> World:
         order=await make_order(db, customer.id, lines={product: (1, Decimal("9.90"))}),
         bystanders={name: await make_user(db) for name in CALLER_NAMES},
         customer=customer,
+        refresh_tokens={name: await refresh_token(db, customer.id) for name in CALLER_NAMES},
     )
+
+
+async def refresh_token(db: asyncpg.Connection, user: uuid.UUID) -> str:
+    """A login's refresh token, written as the login writes it."""
+    token, digest = new_refresh_token()
+    session = await db.fetchval("INSERT INTO sessions (user_id) VALUES ($1) RETURNING id", user)
+    await db.execute(
+        "INSERT INTO refresh_tokens (token_hash, session_id, expires_at)"
+        " VALUES ($1, $2, now() + interval '1 day')",
+        digest,
+        session,
+    )
+    return token
 
 
 async def test_every_route_answers_each_caller_as_the_contract_says(

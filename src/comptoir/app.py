@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager, suppress
 from datetime import timedelta
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from comptoir import __version__, openapi
 from comptoir.auth import router as auth
@@ -90,6 +91,21 @@ def create_app(settings: Settings, *, url: str | None = None) -> FastAPI:
         slow_ms=settings.slow_request_ms,
         max_body=settings.max_body_bytes,
     )
+    if origins := settings.cors_origin_list():
+        # Outermost, so that every answer (a 413, a 429, a problem) carries the CORS headers
+        # a browser needs to let the storefront read it.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+            expose_headers=["Idempotency-Replay", "Location", "Retry-After", "Link"],
+            # Bearer tokens, not cookies: no credentials mode needed.
+            allow_credentials=False,
+            # The preflight is cached by the browser for 10 minutes (Chromium's ceiling is
+            # 2 hours, Firefox's a day): one OPTIONS per route and origin, not per call.
+            max_age=600,
+        )
     openapi.install(app)
     openapi.install_docs(app)
     for module in (health, auth, catalog, carts, checkout, orders, payments, users, leads, events):

@@ -5,6 +5,7 @@ the environment at import time.
 """
 
 import ipaddress
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -37,7 +38,13 @@ class Settings(BaseSettings):
     statement_timeout_ms: Annotated[int, Field(ge=0)] = 15_000
     jwt_secret: Annotated[SecretStr | None, Field(min_length=32)] = None
     webhook_secret: Annotated[SecretStr | None, Field(min_length=16)] = None
-    token_ttl_seconds: Annotated[int, Field(ge=60, le=30 * 86400)] = 3600
+    # Access tokens are short (15 minutes): a storefront renews them with the refresh token,
+    # which rotates at each use and lives this many days (docs/api.md, "Sessions").
+    token_ttl_seconds: Annotated[int, Field(ge=60, le=30 * 86400)] = 900
+    refresh_token_ttl_days: Annotated[int, Field(ge=1, le=365)] = 30
+    # The origins (scheme://host[:port]) whose pages may call the API from a browser, comma
+    # separated; none by default (docs/api.md, "A storefront on another origin").
+    cors_origins: str = ""
     rate_limits: Literal["on", "off"] = "on"
     auth_rate_limit: str = "10/minute"
     # Failed logins per account, whatever the address (docs/operations.md, "Rate limits"):
@@ -107,6 +114,20 @@ class Settings(BaseSettings):
                     " 10.0.0.0/8); list the proxies themselves, '*' is refused"
                 ) from None
         return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: str) -> str:
+        for item in split_list(value):
+            if not re.fullmatch(r"https?://[^/\s:]+(:\d{1,5})?", item):
+                raise ValueError(
+                    f"{item!r} is not an origin: scheme, host and optional port, such as"
+                    " https://shop.example.com (no path, no trailing slash, '*' is refused)"
+                )
+        return value
+
+    def cors_origin_list(self) -> list[str]:
+        return split_list(self.cors_origins)
 
     def proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
         return tuple(

@@ -34,7 +34,11 @@ async def get_caller(
     if claims is None:
         raise Unauthorized()
     row = await queries.fetch_token_user(
-        pool, user_id=claims.user_id, generation=claims.generation, jti=claims.jti
+        pool,
+        user_id=claims.user_id,
+        generation=claims.generation,
+        jti=claims.jti,
+        session_id=claims.session_id,
     )
     if row is None:
         raise Unauthorized()
