@@ -404,6 +404,13 @@ BEGIN
 
     DELETE FROM cart_items AS ci WHERE ci.cart_id = the_cart AND ci.product_id = ANY (products_);
 
+    -- The "order placed" mail, in the order's transaction: sent if and only if it commits
+    -- (comptoir/mail/sender.py).
+    INSERT INTO outbox_emails (kind, recipient, payload)
+    SELECT 'order_placed', u.email::text,
+           jsonb_build_object('order_id', new_id, 'total', total::text, 'currency', currency)
+    FROM users AS u WHERE u.id = buyer;
+
     document := order_document(new_id, currency);
     UPDATE idempotency_keys AS k
     SET order_id = new_id, status_code = 201, response = document
@@ -477,6 +484,20 @@ CREATE FUNCTION public.set_updated_at() RETURNS trigger
     END
     $$;
 
+CREATE TABLE public.account_links (
+    token_hash bytea NOT NULL,
+    user_id uuid NOT NULL,
+    purpose text NOT NULL,
+    new_email public.citext,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    used_at timestamp with time zone,
+    CONSTRAINT account_links_check CHECK (((purpose = 'email_change'::text) = (new_email IS NOT NULL))),
+    CONSTRAINT account_links_new_email_check CHECK (((new_email OPERATOR(public.~) '^[^@\s]+@[^@\s]+$'::public.citext) AND (length((new_email)::text) <= 320))),
+    CONSTRAINT account_links_purpose_check CHECK ((purpose = ANY (ARRAY['reset'::text, 'verify'::text, 'email_change'::text]))),
+    CONSTRAINT account_links_token_hash_check CHECK ((length(token_hash) = 32))
+);
+
 CREATE TABLE public.analytics_events (
     id uuid DEFAULT gen_random_uuid() NOT NULL,
     event_type text NOT NULL,
@@ -531,6 +552,26 @@ CREATE TABLE public.leads (
     message text NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     legacy_id text
+);
+
+CREATE TABLE public.outbox_emails (
+    id bigint NOT NULL,
+    kind text NOT NULL,
+    recipient text NOT NULL,
+    payload jsonb DEFAULT '{}'::jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    attempts integer DEFAULT 0 NOT NULL,
+    next_attempt_at timestamp with time zone DEFAULT now() NOT NULL,
+    last_error text
+);
+
+ALTER TABLE public.outbox_emails ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.outbox_emails_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
 );
 
 CREATE TABLE public.payment_events (
@@ -591,10 +632,14 @@ CREATE TABLE public.users (
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     token_generation integer DEFAULT 0 NOT NULL,
     legacy_id text,
+    email_verified_at timestamp with time zone,
     CONSTRAINT users_email_check CHECK (((email OPERATOR(public.~) '^[^@\s]+@[^@\s]+$'::public.citext) AND (length((email)::text) <= 320)))
 );
 
 ALTER TABLE ONLY public.analytics_events ATTACH PARTITION public.analytics_events_default DEFAULT;
+
+ALTER TABLE ONLY public.account_links
+    ADD CONSTRAINT account_links_pkey PRIMARY KEY (token_hash);
 
 ALTER TABLE ONLY public.analytics_events_daily
     ADD CONSTRAINT analytics_events_daily_pkey PRIMARY KEY (day, event_type);
@@ -635,6 +680,9 @@ ALTER TABLE ONLY public.orders
 ALTER TABLE ONLY public.orders
     ADD CONSTRAINT orders_pkey PRIMARY KEY (id);
 
+ALTER TABLE ONLY public.outbox_emails
+    ADD CONSTRAINT outbox_emails_pkey PRIMARY KEY (id);
+
 ALTER TABLE ONLY public.payment_events
     ADD CONSTRAINT payment_events_pkey PRIMARY KEY (event_id);
 
@@ -661,6 +709,8 @@ ALTER TABLE ONLY public.users
 
 ALTER TABLE ONLY public.users
     ADD CONSTRAINT users_pkey PRIMARY KEY (id);
+
+CREATE INDEX account_links_user_id_idx ON public.account_links USING btree (user_id);
 
 CREATE INDEX analytics_events_event_type_created_at_idx ON ONLY public.analytics_events USING btree (event_type, created_at DESC);
 
@@ -693,6 +743,8 @@ CREATE INDEX orders_legacy_id_idx ON public.orders USING btree (legacy_id) WHERE
 CREATE INDEX orders_status_created_at_idx ON public.orders USING btree (status, created_at DESC);
 
 CREATE INDEX orders_user_id_created_at_idx ON public.orders USING btree (user_id, created_at DESC);
+
+CREATE INDEX outbox_emails_next_attempt_at_idx ON public.outbox_emails USING btree (next_attempt_at);
 
 CREATE INDEX payment_events_order_id_idx ON public.payment_events USING btree (order_id);
 
@@ -755,6 +807,9 @@ CREATE TRIGGER products_record_words_on_rename AFTER UPDATE OF name ON public.pr
 CREATE TRIGGER products_set_updated_at BEFORE UPDATE ON public.products FOR EACH ROW EXECUTE FUNCTION public.set_updated_at();
 
 CREATE TRIGGER users_set_updated_at BEFORE UPDATE ON public.users FOR EACH ROW EXECUTE FUNCTION public.set_updated_at();
+
+ALTER TABLE ONLY public.account_links
+    ADD CONSTRAINT account_links_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
 
 ALTER TABLE public.analytics_events
     ADD CONSTRAINT analytics_events_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE SET NULL;
@@ -830,6 +885,12 @@ ALTER TABLE public.orders ENABLE ROW LEVEL SECURITY;
 CREATE POLICY orders_of_staff ON public.orders TO comptoir_staff USING (true);
 
 CREATE POLICY orders_of_user ON public.orders USING ((user_id = ( SELECT public.request_user_id() AS request_user_id)));
+
+ALTER TABLE public.outbox_emails ENABLE ROW LEVEL SECURITY;
+
+CREATE POLICY outbox_emails_insert ON public.outbox_emails FOR INSERT WITH CHECK (true);
+
+CREATE POLICY outbox_emails_of_staff ON public.outbox_emails TO comptoir_staff USING (true);
 
 ALTER TABLE public.payment_events ENABLE ROW LEVEL SECURITY;
 

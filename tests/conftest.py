@@ -134,7 +134,7 @@ async def app(settings: Settings) -> AsyncIterator[FastAPI]:
 
 TABLES = (
     "users, products, carts, cart_items, orders, order_items, leads, analytics_events,"
-    " sessions, refresh_tokens"
+    " sessions, refresh_tokens, account_links, outbox_emails"
 )
 
 

@@ -51,6 +51,8 @@ class World:
     bystanders: dict[str, uuid.UUID]  # per caller, a user an admin route may change or delete
     customer: Account
     refresh_tokens: dict[str, str]  # per caller, an unspent refresh token of `customer`
+    # per caller and purpose ("reset", "verify"), an unused link of the caller's bystander
+    links: dict[tuple[str, str], str]
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,27 @@ ROUTES = [
         200,
         body=lambda w, c: {"refresh_token": w.refresh_tokens[c.name]},
     ),
+    Route(
+        "POST",
+        "/v1/auth/password-reset",
+        "public",
+        202,
+        body=lambda w, c: {"email": w.customer.email},
+    ),
+    Route(
+        "POST",
+        "/v1/auth/password-reset/confirm",
+        "public",
+        204,
+        body=lambda w, c: {"token": w.links[c.name, "reset"], "new_password": "a fresh one!"},
+    ),
+    Route(
+        "POST",
+        "/v1/auth/verify-email",
+        "public",
+        204,
+        body=lambda w, c: {"token": w.links[c.name, "verify"]},
+    ),
     Route("GET", "/v1/products", "public", 200),
     Route("GET", "/v1/products/search", "public", 200, query="?q=lampe"),
     Route("GET", "/v1/products/{product_id}", "public", 200),
@@ -144,6 +167,17 @@ ROUTES = [
         204,
         body=lambda w, c: {"current_password": PASSWORD, "new_password": "another password"},
         ends_token=True,
+    ),
+    Route("POST", "/v1/me/email-verification", "user", 202),
+    Route(
+        "POST",
+        "/v1/me/email",
+        "user",
+        202,
+        body=lambda w, c: {
+            "new_email": f"moved-{c.name}@example.com",
+            "current_password": PASSWORD,
+        },
     ),
     Route("GET", "/v1/cart", "user", 200),
     Route("PUT", "/v1/cart/items/{product_id}", "user", 200, body=lambda w, c: {"quantity": 1}),
@@ -258,13 +292,32 @@ def assert_problem_on_4xx(response: httpx.Response) -> None:
 
 async def fresh_world(db: asyncpg.Connection, customer: Account) -> World:
     product = await make_product(db, name=f"Lampe {uuid.uuid4().hex[:8]}", stock=50)
+    bystanders = {name: await make_user(db) for name in CALLER_NAMES}
     return World(
         product=product,
         order=await make_order(db, customer.id, lines={product: (1, Decimal("9.90"))}),
-        bystanders={name: await make_user(db) for name in CALLER_NAMES},
+        bystanders=bystanders,
         customer=customer,
         refresh_tokens={name: await refresh_token(db, customer.id) for name in CALLER_NAMES},
+        links={
+            (name, purpose): await account_link(db, bystanders[name], purpose)
+            for name in CALLER_NAMES
+            for purpose in ("reset", "verify")
+        },
     )
+
+
+async def account_link(db: asyncpg.Connection, user: uuid.UUID, purpose: str) -> str:
+    """A link's token, written as a mail's link is."""
+    token, digest = new_refresh_token()
+    await db.execute(
+        "INSERT INTO account_links (token_hash, user_id, purpose, expires_at)"
+        " VALUES ($1, $2, $3, now() + interval '1 hour')",
+        digest,
+        user,
+        purpose,
+    )
+    return token
 
 
 async def refresh_token(db: asyncpg.Connection, user: uuid.UUID) -> str:

@@ -45,6 +45,23 @@ class Settings(BaseSettings):
     # The origins (scheme://host[:port]) whose pages may call the API from a browser, comma
     # separated; none by default (docs/api.md, "A storefront on another origin").
     cors_origins: str = ""
+    # Mail (docs/mail.md): an SMTP server when COMPTOIR_SMTP_HOST is set, else files in
+    # COMPTOIR_DATA_DIR/mail. Links in mails start with the storefront's URL.
+    smtp_host: str | None = None
+    smtp_port: Annotated[int, Field(ge=1, le=65535)] = 587
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    mail_from: Annotated[str, Field(min_length=3, max_length=320)] = "shop@localhost"
+    storefront_url: Annotated[str, Field(pattern=r"^https?://[^\s]+$")] = "http://localhost:3000"
+    # How often the sender looks for mail to send, and how long a password-reset and an
+    # email-verification (or change) link works.
+    mail_poll_ms: Annotated[int, Field(ge=10, le=60_000)] = 1000
+    reset_link_ttl_minutes: Annotated[int, Field(ge=5, le=24 * 60)] = 60
+    verify_link_ttl_hours: Annotated[int, Field(ge=1, le=30 * 24)] = 48
+    # on: checkout needs a verified email, and registering answers the same for a new and a
+    # taken address (the owner of a taken one gets a notice); off: neither.
+    email_verification: Literal["on", "off"] = "off"
     rate_limits: Literal["on", "off"] = "on"
     auth_rate_limit: str = "10/minute"
     # Failed logins per account, whatever the address (docs/operations.md, "Rate limits"):

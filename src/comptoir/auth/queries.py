@@ -9,7 +9,10 @@ import asyncpg
 from comptoir.db.pool import Executor
 from comptoir.errors import Conflict, Unprocessable
 
-USER_COLUMNS = "id, email::text AS email, role::text AS role, name, created_at"
+USER_COLUMNS = (
+    "id, email::text AS email, role::text AS role, name, created_at,"
+    " email_verified_at IS NOT NULL AS email_verified"
+)
 
 
 class EmailTaken(Conflict):

@@ -5,6 +5,8 @@ from datetime import UTC, datetime, timedelta
 from fastapi import APIRouter, Depends, Request, Response
 from limits import parse
 
+from comptoir.accounts import service as account_service
+from comptoir.accounts.schemas import Accepted
 from comptoir.auth import queries, service
 from comptoir.auth.deps import CurrentCaller, CurrentUser
 from comptoir.auth.passwords import check_password
@@ -31,24 +33,42 @@ KNOWN_ADDRESS = parse("1/30 days")
 @router.post(
     "/v1/auth/register",
     status_code=201,
+    response_model=User,
+    operation_id="register",
     dependencies=[Depends(register_limit)],
     responses={
-        409: {"description": "Email taken"},
+        202: {
+            "model": Accepted,
+            "description": "With COMPTOIR_EMAIL_VERIFICATION=on: the same answer for a new and"
+            " a taken address (its owner gets a notice by mail)",
+        },
+        409: {"description": "Email taken (COMPTOIR_EMAIL_VERIFICATION=off)"},
         422: {"description": "Not valid, or the password breaks the policy"},
         429: {"description": "Rate limited"},
     },
 )
-async def register(body: Register, request: Request, pool: Pool) -> User:
-    """Create a customer account. Emails compare case-insensitively. The password: 8 to 256
-    characters, not only whitespace, not a common password, not the email or the shop's
-    name (422 names the rule)."""
-    shop_name = request.app.state.settings.shop_name
-    check_password(body.password, email=body.email, shop_name=shop_name)
+async def register(body: Register, settings: SettingsDep, db: PublicDb) -> Response | User:
+    """Create a customer account and mail it a verification link. Emails compare
+    case-insensitively. The password: 8 to 256 characters, not only whitespace, not a common
+    password, not the email or the shop's name (422 names the rule). With
+    COMPTOIR_EMAIL_VERIFICATION=on the answer is 202 whether or not the address was taken,
+    so that registering tells nobody who has an account."""
+    check_password(body.password, email=body.email, shop_name=settings.shop_name)
     password_hash = await hash_password(body.password)
-    row = await queries.insert_user(
-        pool, email=body.email.strip(), password_hash=password_hash, name=body.name or None
+    hide_taken = settings.email_verification == "on"
+    created = await account_service.register(
+        db,
+        email=body.email.strip(),
+        password_hash=password_hash,
+        name=body.name or None,
+        settings=settings,
+        hide_taken=hide_taken,
     )
-    return User.model_validate(dict(row))
+    if hide_taken:
+        accepted = Accepted(detail="Check your inbox: a link to confirm the address is on its way.")
+        return Response(accepted.model_dump_json(), 202, media_type="application/json")
+    assert created.row is not None
+    return User.model_validate(created.row)
 
 
 @router.post(
@@ -186,12 +206,11 @@ async def change_password(
     stored = await queries.fetch_password_hash(pool, user_id=user.id)
     if not (await verify_password(stored, body.current_password)).valid:
         raise Forbidden("The current password is wrong.", field="current_password")
-    # The generation ends tokens minted without a session; the sessions end the others.
-    await queries.update_password_hash(
-        pool,
+    await account_service.change_password(
+        db,
         user_id=user.id,
+        email=user.email,
         password_hash=await hash_password(body.new_password),
-        revoke_tokens=True,
+        keep=caller.claims.session_id,
     )
-    await service.end_other_sessions(db, user_id=user.id, keep=caller.claims.session_id)
     return Response(status_code=204)

@@ -58,3 +58,6 @@ class User(BaseModel):
     role: Role
     name: str | None
     created_at: datetime
+    email_verified: bool = Field(
+        False, description="Whether the address was confirmed by a link sent to it."
+    )

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Body, Header, Request, Response
 from comptoir.auth.deps import CurrentUser
 from comptoir.checkout import idempotency, service
 from comptoir.db.context import Db
-from comptoir.errors import BadRequest, Responses
+from comptoir.errors import BadRequest, Forbidden, Responses
 from comptoir.orders.schemas import Order
 from comptoir.responses import raw_json, shop_currency
 
@@ -16,6 +16,7 @@ router = APIRouter(tags=["checkout"])
 RESPONSES: Responses = {
     400: {"description": "No Idempotency-Key header"},
     401: {"description": "No token"},
+    403: {"description": "COMPTOIR_EMAIL_VERIFICATION=on and the email is not verified"},
     409: {
         "description": "Short of stock (the problem lists each short item), or the customer"
         " already has COMPTOIR_MAX_PENDING_ORDERS unpaid orders"
@@ -50,6 +51,11 @@ async def checkout(
     """Turn the caller's cart into an order, in one transaction."""
     if not idempotency_key or not idempotency_key.strip():
         raise BadRequest("The Idempotency-Key header is required.")
+    if request.app.state.settings.email_verification == "on" and not user.email_verified:
+        raise Forbidden(
+            "Confirm your email address first: use the link we sent you, or ask for a new one"
+            " (POST /v1/me/email-verification)."
+        )
     placed = await service.checkout(
         db,
         user_id=user.id,

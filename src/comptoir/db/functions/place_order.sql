@@ -1,4 +1,4 @@
--- Checkout, the seed's section 4, as one statement: one round trip, one transaction, so
+-- Checkout, the seed's section 4, as one statement (its notice mail included): one round trip, one transaction, so
 -- that the products stay locked for as short a time as possible.
 --   {"order": ...}                   the order was placed;
 --   {"replay": ..., "status"}        this key already placed an order: its stored response;
@@ -96,6 +96,13 @@ BEGIN
     WHERE p.id = l.product_id;
 
     DELETE FROM cart_items AS ci WHERE ci.cart_id = the_cart AND ci.product_id = ANY (products_);
+
+    -- The "order placed" mail, in the order's transaction: sent if and only if it commits
+    -- (comptoir/mail/sender.py).
+    INSERT INTO outbox_emails (kind, recipient, payload)
+    SELECT 'order_placed', u.email::text,
+           jsonb_build_object('order_id', new_id, 'total', total::text, 'currency', currency)
+    FROM users AS u WHERE u.id = buyer;
 
     document := order_document(new_id, currency);
     UPDATE idempotency_keys AS k
