@@ -291,6 +291,8 @@ CREATE TABLE public.orders (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     legacy_id text,
+    shipping_address jsonb,
+    billing_address jsonb,
     CONSTRAINT orders_total_amount_check CHECK ((total_amount >= (0)::numeric))
 );
 
@@ -313,9 +315,9 @@ WITH (fillfactor='90');
 
 CREATE FUNCTION public.order_document(order_id uuid, currency text) RETURNS jsonb
     LANGUAGE sql STABLE
-    RETURN (SELECT jsonb_build_object('id', o.id, 'status', o.status, 'total', (o.total_amount)::text, 'currency', order_document.currency, 'payment_intent_id', o.payment_intent_id, 'created_at', o.created_at, 'updated_at', o.updated_at, 'items', COALESCE((SELECT jsonb_agg(jsonb_build_object('product_id', oi.product_id, 'name', p.name, 'quantity', oi.quantity, 'unit_price', (oi.unit_price)::text, 'line_total', ((oi.unit_price * (oi.quantity)::numeric))::text) ORDER BY p.name, oi.id) AS jsonb_agg FROM (public.order_items oi JOIN public.products p ON ((p.id = oi.product_id))) WHERE (oi.order_id = o.id)), '[]'::jsonb)) AS jsonb_build_object FROM public.orders o WHERE (o.id = order_document.order_id));
+    RETURN (SELECT jsonb_build_object('id', o.id, 'status', o.status, 'total', (o.total_amount)::text, 'currency', order_document.currency, 'payment_intent_id', o.payment_intent_id, 'created_at', o.created_at, 'updated_at', o.updated_at, 'shipping_address', o.shipping_address, 'billing_address', o.billing_address, 'items', COALESCE((SELECT jsonb_agg(jsonb_build_object('product_id', oi.product_id, 'name', p.name, 'quantity', oi.quantity, 'unit_price', (oi.unit_price)::text, 'line_total', ((oi.unit_price * (oi.quantity)::numeric))::text) ORDER BY p.name, oi.id) AS jsonb_agg FROM (public.order_items oi JOIN public.products p ON ((p.id = oi.product_id))) WHERE (oi.order_id = o.id)), '[]'::jsonb)) AS jsonb_build_object FROM public.orders o WHERE (o.id = order_document.order_id));
 
-CREATE FUNCTION public.place_order(buyer uuid, idempotency_key text, request_fingerprint text, currency text, max_pending integer) RETURNS jsonb
+CREATE FUNCTION public.place_order(buyer uuid, idempotency_key text, request_fingerprint text, currency text, max_pending integer, shipping jsonb DEFAULT NULL::jsonb, billing jsonb DEFAULT NULL::jsonb) RETURNS jsonb
     LANGUAGE plpgsql
     AS $$
 DECLARE
@@ -335,12 +337,16 @@ BEGIN
     VALUES (buyer, idempotency_key, request_fingerprint)
     ON CONFLICT (user_id, key) DO NOTHING;
     IF NOT FOUND THEN
-        SELECT k.fingerprint, k.status_code, k.response INTO stored
+        SELECT k.fingerprint, k.status_code, k.response, k.order_id INTO stored
         FROM idempotency_keys AS k WHERE k.user_id = buyer AND k.key = idempotency_key;
         IF stored.fingerprint <> request_fingerprint THEN
             RETURN '{"key_reused": true}'::jsonb;
         END IF;
-        RETURN jsonb_build_object('replay', stored.response, 'status', stored.status_code);
+        -- The order as it is now (cancelled, paid...), not as it was placed: a client that
+        -- retries must not believe a cancelled order is still pending.
+        RETURN jsonb_build_object(
+            'replay', coalesce(order_document(stored.order_id, currency), stored.response),
+            'status', stored.status_code);
     END IF;
 
     -- The cart row first: every cart write takes this lock too, so the lines read next are
@@ -391,7 +397,10 @@ BEGIN
         RETURN jsonb_build_object('too_large', total::text);
     END IF;
 
-    INSERT INTO orders (user_id, total_amount) VALUES (buyer, total) RETURNING id INTO new_id;
+    -- The addresses as validated by the API, copied onto the order: a later change of the
+    -- customer's saved addresses never rewrites it.
+    INSERT INTO orders (user_id, total_amount, shipping_address, billing_address)
+    VALUES (buyer, total, shipping, billing) RETURNING id INTO new_id;
 
     INSERT INTO order_items (order_id, product_id, quantity, unit_price)
     SELECT new_id, l.product_id, l.quantity, p.price
@@ -419,12 +428,13 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION public.place_order_as_buyer(buyer uuid, idempotency_key text, request_fingerprint text, currency text, max_pending integer) RETURNS jsonb
+CREATE FUNCTION public.place_order_as_buyer(buyer uuid, idempotency_key text, request_fingerprint text, currency text, max_pending integer, shipping jsonb DEFAULT NULL::jsonb, billing jsonb DEFAULT NULL::jsonb) RETURNS jsonb
     LANGUAGE plpgsql
     AS $$
 BEGIN
     PERFORM set_config('comptoir.user_id', buyer::text, true);
-    RETURN place_order(buyer, idempotency_key, request_fingerprint, currency, max_pending);
+    RETURN place_order(buyer, idempotency_key, request_fingerprint, currency, max_pending,
+                       shipping, billing);
 END
 $$;
 
@@ -496,6 +506,26 @@ CREATE TABLE public.account_links (
     CONSTRAINT account_links_new_email_check CHECK (((new_email OPERATOR(public.~) '^[^@\s]+@[^@\s]+$'::public.citext) AND (length((new_email)::text) <= 320))),
     CONSTRAINT account_links_purpose_check CHECK ((purpose = ANY (ARRAY['reset'::text, 'verify'::text, 'email_change'::text]))),
     CONSTRAINT account_links_token_hash_check CHECK ((length(token_hash) = 32))
+);
+
+CREATE TABLE public.addresses (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    user_id uuid NOT NULL,
+    name text NOT NULL,
+    line1 text NOT NULL,
+    line2 text,
+    postal_code text NOT NULL,
+    city text NOT NULL,
+    country text NOT NULL,
+    phone text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT addresses_city_check CHECK (((length(city) >= 1) AND (length(city) <= 100))),
+    CONSTRAINT addresses_country_check CHECK ((country ~ '^[A-Z]{2}$'::text)),
+    CONSTRAINT addresses_line1_check CHECK (((length(line1) >= 1) AND (length(line1) <= 200))),
+    CONSTRAINT addresses_line2_check CHECK ((length(line2) <= 200)),
+    CONSTRAINT addresses_name_check CHECK (((length(name) >= 1) AND (length(name) <= 200))),
+    CONSTRAINT addresses_phone_check CHECK ((length(phone) <= 40)),
+    CONSTRAINT addresses_postal_code_check CHECK (((length(postal_code) >= 1) AND (length(postal_code) <= 20)))
 );
 
 CREATE TABLE public.analytics_events (
@@ -633,6 +663,7 @@ CREATE TABLE public.users (
     token_generation integer DEFAULT 0 NOT NULL,
     legacy_id text,
     email_verified_at timestamp with time zone,
+    erased_at timestamp with time zone,
     CONSTRAINT users_email_check CHECK (((email OPERATOR(public.~) '^[^@\s]+@[^@\s]+$'::public.citext) AND (length((email)::text) <= 320)))
 );
 
@@ -640,6 +671,9 @@ ALTER TABLE ONLY public.analytics_events ATTACH PARTITION public.analytics_event
 
 ALTER TABLE ONLY public.account_links
     ADD CONSTRAINT account_links_pkey PRIMARY KEY (token_hash);
+
+ALTER TABLE ONLY public.addresses
+    ADD CONSTRAINT addresses_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY public.analytics_events_daily
     ADD CONSTRAINT analytics_events_daily_pkey PRIMARY KEY (day, event_type);
@@ -711,6 +745,8 @@ ALTER TABLE ONLY public.users
     ADD CONSTRAINT users_pkey PRIMARY KEY (id);
 
 CREATE INDEX account_links_user_id_idx ON public.account_links USING btree (user_id);
+
+CREATE INDEX addresses_user_id_idx ON public.addresses USING btree (user_id, created_at);
 
 CREATE INDEX analytics_events_event_type_created_at_idx ON ONLY public.analytics_events USING btree (event_type, created_at DESC);
 
@@ -811,6 +847,9 @@ CREATE TRIGGER users_set_updated_at BEFORE UPDATE ON public.users FOR EACH ROW E
 ALTER TABLE ONLY public.account_links
     ADD CONSTRAINT account_links_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
 
+ALTER TABLE ONLY public.addresses
+    ADD CONSTRAINT addresses_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
+
 ALTER TABLE public.analytics_events
     ADD CONSTRAINT analytics_events_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE SET NULL;
 
@@ -849,6 +888,10 @@ ALTER TABLE ONLY public.revoked_tokens
 
 ALTER TABLE ONLY public.sessions
     ADD CONSTRAINT sessions_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
+
+ALTER TABLE public.addresses ENABLE ROW LEVEL SECURITY;
+
+CREATE POLICY addresses_of_user ON public.addresses USING ((user_id = ( SELECT public.request_user_id() AS request_user_id)));
 
 ALTER TABLE public.analytics_events ENABLE ROW LEVEL SECURITY;
 

@@ -53,6 +53,7 @@ class World:
     refresh_tokens: dict[str, str]  # per caller, an unspent refresh token of `customer`
     # per caller and purpose ("reset", "verify"), an unused link of the caller's bystander
     links: dict[tuple[str, str], str]
+    address: uuid.UUID  # a saved address of `customer`
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,15 @@ class Caller:
 
 
 Body = Callable[[World, Caller], dict[str, Any]] | None
+
+
+ADDRESS = {
+    "name": "A",
+    "line1": "1 rue A",
+    "postal_code": "75001",
+    "city": "Paris",
+    "country": "FR",
+}
 
 
 def idempotency_key() -> dict[str, str]:
@@ -93,7 +103,10 @@ class Route:
 
     def url(self, world: World, caller: Caller) -> str:
         path = self.path.format(
-            product_id=world.product, user_id=world.bystanders[caller.name], order_id=world.order
+            product_id=world.product,
+            user_id=world.bystanders[caller.name],
+            order_id=world.order,
+            address_id=world.address,
         )
         return path + self.query
 
@@ -178,6 +191,24 @@ ROUTES = [
             "new_email": f"moved-{c.name}@example.com",
             "current_password": PASSWORD,
         },
+    ),
+    Route("PATCH", "/v1/me", "user", 200, body=lambda w, c: {"name": f"Name of {c.name}"}),
+    Route("GET", "/v1/me/addresses", "user", 200),
+    Route("POST", "/v1/me/addresses", "user", 201, body=lambda w, c: ADDRESS),
+    Route(
+        "DELETE",
+        "/v1/me/addresses/{address_id}",
+        "user",
+        204,
+        expect=(("other_customer", 404), ("admin", 404)),
+    ),
+    Route(
+        "POST",
+        "/v1/me/erasure",
+        "user",
+        204,
+        body=lambda w, c: {"current_password": PASSWORD},
+        ends_token=True,
     ),
     Route("GET", "/v1/cart", "user", 200),
     Route("PUT", "/v1/cart/items/{product_id}", "user", 200, body=lambda w, c: {"quantity": 1}),
@@ -293,6 +324,8 @@ def assert_problem_on_4xx(response: httpx.Response) -> None:
 async def fresh_world(db: asyncpg.Connection, customer: Account) -> World:
     product = await make_product(db, name=f"Lampe {uuid.uuid4().hex[:8]}", stock=50)
     bystanders = {name: await make_user(db) for name in CALLER_NAMES}
+    # A customer keeps at most 20 addresses: each route's world starts from none.
+    await db.execute("DELETE FROM addresses WHERE user_id = $1", customer.id)
     return World(
         product=product,
         order=await make_order(db, customer.id, lines={product: (1, Decimal("9.90"))}),
@@ -304,6 +337,11 @@ async def fresh_world(db: asyncpg.Connection, customer: Account) -> World:
             for name in CALLER_NAMES
             for purpose in ("reset", "verify")
         },
+        address=await db.fetchval(
+            "INSERT INTO addresses (user_id, name, line1, postal_code, city, country)"
+            " VALUES ($1, 'A', '1 rue A', '75001', 'Paris', 'FR') RETURNING id",
+            customer.id,
+        ),
     )
 
 
@@ -361,7 +399,14 @@ async def test_every_route_answers_each_caller_as_the_contract_says(
                     f"{expected_status(route, caller)}, got {response.status_code} {response.text}"
                 )
         if route.ends_token:
-            # Logout and a password change end the callers' tokens: sign them in again.
+            # Logout, a password change and an erasure end the callers' tokens: sign them in
+            # again (an erased account gets its address back first).
+            for account in accounts:
+                await db.execute(
+                    "UPDATE users SET email = $2, erased_at = NULL WHERE id = $1",
+                    account.id,
+                    account.email,
+                )
             await db.execute(
                 "UPDATE users SET password_hash = $1 WHERE id = ANY($2::uuid[])",
                 PASSWORD_HASH,

@@ -10,6 +10,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from comptoir import __version__, openapi
 from comptoir.accounts import router as accounts
+from comptoir.addresses import router as addresses
 from comptoir.auth import router as auth
 from comptoir.carts import router as carts
 from comptoir.catalog import router as catalog
@@ -133,6 +134,7 @@ def create_app(settings: Settings, *, url: str | None = None) -> FastAPI:
         health,
         auth,
         accounts,
+        addresses,
         catalog,
         carts,
         checkout,

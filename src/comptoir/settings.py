@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     # on: checkout needs a verified email, and registering answers the same for a new and a
     # taken address (the owner of a taken one gets a notice); off: neither.
     email_verification: Literal["on", "off"] = "off"
+    # required: checkout needs a shipping address (a shop of parcels); optional: a shop of
+    # digital goods takes orders without one (docs/api.md, "Checkout").
+    shipping_address: Literal["required", "optional"] = "optional"
     rate_limits: Literal["on", "off"] = "on"
     auth_rate_limit: str = "10/minute"
     # Failed logins per account, whatever the address (docs/operations.md, "Rate limits"):

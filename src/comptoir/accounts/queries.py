@@ -114,3 +114,48 @@ async def update_email(conn: asyncpg.Connection, *, user_id: UUID, email: str) -
         )
     except asyncpg.UniqueViolationError:
         raise EmailTaken() from None
+
+
+# Erasure (POST /v1/me/erasure): one statement each, in the service's transaction.
+
+
+async def update_user_erased(conn: asyncpg.Connection, *, user_id: UUID) -> None:
+    """Personal data out of the account row; the row stays, for the orders that point at it.
+    The address is made unique and unusable (.invalid is reserved, RFC 2606)."""
+    await conn.execute(
+        "UPDATE users SET email = 'erased-' || id || '@erased.invalid', name = NULL,"
+        " password_hash = NULL, email_verified_at = NULL, erased_at = now(),"
+        " token_generation = token_generation + 1 WHERE id = $1",
+        user_id,
+    )
+
+
+async def update_orders_anonymised(conn: asyncpg.Connection, *, user_id: UUID) -> None:
+    await conn.execute(
+        "UPDATE orders SET shipping_address = NULL, billing_address = NULL WHERE user_id = $1",
+        user_id,
+    )
+
+
+async def delete_owned_rows(conn: asyncpg.Connection, *, user_id: UUID, table: str) -> None:
+    """The user's rows of `table`, one of OWNED (never a client's word)."""
+    assert table in OWNED
+    await conn.execute(f"DELETE FROM {table} WHERE user_id = $1", user_id)
+
+
+# Everything else of theirs: sessions (refresh tokens go with them), links, revoked tokens,
+# the cart (its lines go with it), checkout keys (their stored responses are order documents),
+# saved addresses, analytics events.
+OWNED = (
+    "sessions",
+    "account_links",
+    "revoked_tokens",
+    "carts",
+    "idempotency_keys",
+    "addresses",
+    "analytics_events",
+)
+
+
+async def update_profile(conn: asyncpg.Connection, *, user_id: UUID, name: str | None) -> None:
+    await conn.execute("UPDATE users SET name = $2 WHERE id = $1", user_id, name)

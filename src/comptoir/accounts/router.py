@@ -2,17 +2,20 @@
 
 from fastapi import APIRouter, Depends, Response
 
-from comptoir.accounts import service
+from comptoir.accounts import queries, service
 from comptoir.accounts.schemas import (
     Accepted,
     EmailChange,
+    Erasure,
+    ProfileChange,
     ResetConfirm,
     ResetRequest,
     VerifyEmail,
 )
 from comptoir.auth import queries as auth_queries
-from comptoir.auth.deps import CurrentUser
+from comptoir.auth.deps import CurrentUser, CustomerDb
 from comptoir.auth.passwords import check_password
+from comptoir.auth.schemas import User
 from comptoir.auth.security import hash_password, verify_password
 from comptoir.deps import PublicDb, SettingsDep
 from comptoir.errors import BadRequest, Forbidden
@@ -134,3 +137,30 @@ async def change_email(
     return Accepted(
         detail="A link is on its way to the new address; the account moves there when it is used."
     )
+
+
+@router.patch(
+    "/v1/me", operation_id="change_my_profile", responses={401: {"description": "No token"}}
+)
+async def change_profile(body: ProfileChange, user: CurrentUser, db: CustomerDb) -> User:
+    """Change the caller's profile (their name). Orders keep the addresses they were placed
+    with."""
+    await db.one(queries.update_profile, user_id=user.id, name=body.name or None)
+    return user.model_copy(update={"name": body.name or None})
+
+
+@router.post(
+    "/v1/me/erasure",
+    status_code=204,
+    operation_id="erase_my_account",
+    responses={401: {"description": "No token"}, 403: {"description": "Wrong current password"}},
+)
+async def erase_account(body: Erasure, user: CurrentUser, db: CustomerDb) -> Response:
+    """Erase the caller's account (GDPR, article 17): the email, name and password are
+    removed, the orders stay in the shop's books without addresses, everything else of the
+    account is deleted, and every token of it stops working. Cannot be undone."""
+    stored = await db.one(auth_queries.fetch_password_hash, user_id=user.id)
+    if not (await verify_password(stored, body.current_password)).valid:
+        raise Forbidden("The current password is wrong.", field="current_password")
+    await service.erase(db, user_id=user.id)
+    return Response(status_code=204)

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
 from comptoir.auth.schemas import Email, Password
 
@@ -37,3 +37,17 @@ class EmailChange(BaseModel):
 
 class Accepted(BaseModel):
     detail: str = Field(description="What happens next, the same whatever the account.")
+
+
+class ProfileChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = Field(
+        description="The customer's name; null or empty removes it."
+    )
+
+
+class Erasure(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    current_password: Annotated[str, Field(min_length=1, max_length=256)]

@@ -184,3 +184,13 @@ async def resend_verification(db: Door, *, user_id: UUID, email: str, settings: 
         await _send_link(
             conn, user_id=user_id, purpose="verify", recipient=email, ttl=_verify_ttl(settings)
         )
+
+
+async def erase(db: Door, *, user_id: UUID) -> None:
+    """GDPR erasure: personal data anonymised, orders kept for the shop's books without the
+    customer's details, everything else of theirs deleted, every token dead."""
+    async with db.transaction() as conn:
+        await queries.update_user_erased(conn, user_id=user_id)
+        await queries.update_orders_anonymised(conn, user_id=user_id)
+        for table in queries.OWNED:
+            await queries.delete_owned_rows(conn, user_id=user_id, table=table)

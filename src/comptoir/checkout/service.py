@@ -58,7 +58,7 @@ class Placed:
 # One statement, in both RLS modes: place_order_as_buyer() (db/functions/) sets the buyer's
 # context inside that statement (harmless for the owner, with RLS off), so no BEGIN and
 # COMMIT round trips surround it, which would hold the product locks one round trip longer.
-PLACE_ORDER = "SELECT place_order_as_buyer($1, $2, $3, $4, $5)::text"
+PLACE_ORDER = "SELECT place_order_as_buyer($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb)::text"
 
 
 async def checkout(
@@ -69,6 +69,8 @@ async def checkout(
     request_fingerprint: str,
     currency: str,
     max_pending: int,
+    shipping: str | None = None,
+    billing: str | None = None,
     on_retry: Callable[[], None] | None = None,
 ) -> Placed:
     for attempt in range(ATTEMPTS):
@@ -80,6 +82,8 @@ async def checkout(
                 request_fingerprint,
                 currency,
                 max_pending,
+                shipping,
+                billing,
             )
             return _answer(json.loads(result))
         except TRANSIENT:

@@ -7,7 +7,7 @@
 --                                    refused: nothing written, the key left free.
 -- A duplicate arriving while the first is in flight waits on the key's primary key, then
 -- replays (first committed an order) or claims the key (first was refused).
-CREATE OR REPLACE FUNCTION public.place_order(buyer uuid, idempotency_key text, request_fingerprint text, currency text, max_pending integer)
+CREATE OR REPLACE FUNCTION public.place_order(buyer uuid, idempotency_key text, request_fingerprint text, currency text, max_pending integer, shipping jsonb DEFAULT NULL::jsonb, billing jsonb DEFAULT NULL::jsonb)
  RETURNS jsonb
  LANGUAGE plpgsql
 AS $$
@@ -28,12 +28,16 @@ BEGIN
     VALUES (buyer, idempotency_key, request_fingerprint)
     ON CONFLICT (user_id, key) DO NOTHING;
     IF NOT FOUND THEN
-        SELECT k.fingerprint, k.status_code, k.response INTO stored
+        SELECT k.fingerprint, k.status_code, k.response, k.order_id INTO stored
         FROM idempotency_keys AS k WHERE k.user_id = buyer AND k.key = idempotency_key;
         IF stored.fingerprint <> request_fingerprint THEN
             RETURN '{"key_reused": true}'::jsonb;
         END IF;
-        RETURN jsonb_build_object('replay', stored.response, 'status', stored.status_code);
+        -- The order as it is now (cancelled, paid...), not as it was placed: a client that
+        -- retries must not believe a cancelled order is still pending.
+        RETURN jsonb_build_object(
+            'replay', coalesce(order_document(stored.order_id, currency), stored.response),
+            'status', stored.status_code);
     END IF;
 
     -- The cart row first: every cart write takes this lock too, so the lines read next are
@@ -84,7 +88,10 @@ BEGIN
         RETURN jsonb_build_object('too_large', total::text);
     END IF;
 
-    INSERT INTO orders (user_id, total_amount) VALUES (buyer, total) RETURNING id INTO new_id;
+    -- The addresses as validated by the API, copied onto the order: a later change of the
+    -- customer's saved addresses never rewrites it.
+    INSERT INTO orders (user_id, total_amount, shipping_address, billing_address)
+    VALUES (buyer, total, shipping, billing) RETURNING id INTO new_id;
 
     INSERT INTO order_items (order_id, product_id, quantity, unit_price)
     SELECT new_id, l.product_id, l.quantity, p.price
