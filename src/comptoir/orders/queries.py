@@ -1,5 +1,8 @@
 """SQL of orders. Documents (order with lines) are built by `order_document()` in SQL."""
 
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 
@@ -137,3 +140,104 @@ async def update_statuses(db: Executor, *, order_ids: list[UUID], status: str) -
         order_ids,
         status,
     )
+
+
+# The back office's view (GET /v1/admin/orders): each order with who placed it, filtered by
+# status, customer email and period.
+ADMIN_FILTER = (
+    "($1::order_status IS NULL OR o.status = $1::order_status)"
+    " AND ($6::citext IS NULL OR o.user_id = (SELECT u.id FROM users AS u WHERE u.email = $6))"
+    " AND ($7::timestamptz IS NULL OR o.created_at >= $7)"
+    " AND ($8::timestamptz IS NULL OR o.created_at < $8)"
+)
+ADMIN_DOCUMENT = (
+    "order_document(o.id, $5) || (SELECT jsonb_build_object('customer', jsonb_build_object("
+    "'id', u.id, 'email', u.email::text, 'name', u.name))"
+    " FROM orders AS oo JOIN users AS u ON u.id = oo.user_id WHERE oo.id = o.id)"
+)
+ADMIN_PAGE = PAGE.format(filter=ADMIN_FILTER, cursor=CURSOR_OF_ROW).replace(
+    "order_document(o.id, $5)", ADMIN_DOCUMENT
+)
+
+
+@dataclass(frozen=True)
+class AdminFilter:
+    status: str | None = None
+    email: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+async def list_admin_orders_json(
+    conn: asyncpg.Connection,
+    *,
+    filters: AdminFilter,
+    after: tuple[datetime, UUID] | None,
+    limit: int,
+    currency: str,
+) -> str:
+    created_at, ident = after if after else (None, None)
+    page: str = await conn.fetchval(
+        ADMIN_PAGE,
+        filters.status,
+        created_at,
+        ident,
+        limit,
+        currency,
+        filters.email,
+        filters.since,
+        filters.until,
+    )
+    return page
+
+
+@dataclass(frozen=True)
+class FulfilmentLine:
+    order_id: UUID
+    created_at: datetime
+    status: str
+    total: str
+    email: str
+    name: str | None
+    shipping: dict[str, str | None] | None
+    billing: dict[str, str | None] | None
+    product_id: UUID
+    product: str
+    quantity: int
+    unit_price: str
+
+
+async def iter_fulfilment_lines(
+    conn: asyncpg.Connection, *, filters: AdminFilter, prefetch: int
+) -> AsyncIterator[FulfilmentLine]:
+    """Every line of the filtered orders, oldest order first, through a server-side cursor
+    (the caller's transaction)."""
+    query = (
+        "SELECT o.id, o.created_at, o.status::text AS status, o.total_amount::text AS total,"
+        " u.email::text AS email, u.name, o.shipping_address::text AS shipping,"
+        " o.billing_address::text AS billing, oi.product_id, p.name AS product, oi.quantity,"
+        " oi.unit_price::text AS unit_price"
+        " FROM orders AS o JOIN users AS u ON u.id = o.user_id"
+        " JOIN order_items AS oi ON oi.order_id = o.id"
+        " JOIN products AS p ON p.id = oi.product_id"
+        " WHERE "
+        + ADMIN_FILTER.replace("$6", "$2").replace("$7", "$3").replace("$8", "$4")
+        + " ORDER BY o.created_at, o.id, p.name, oi.id"
+    )
+    async for row in conn.cursor(
+        query, filters.status, filters.email, filters.since, filters.until, prefetch=prefetch
+    ):
+        yield FulfilmentLine(
+            order_id=row["id"],
+            created_at=row["created_at"],
+            status=row["status"],
+            total=row["total"],
+            email=row["email"],
+            name=row["name"],
+            shipping=json.loads(row["shipping"]) if row["shipping"] else None,
+            billing=json.loads(row["billing"]) if row["billing"] else None,
+            product_id=row["product_id"],
+            product=row["product"],
+            quantity=row["quantity"],
+            unit_price=row["unit_price"],
+        )

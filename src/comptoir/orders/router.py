@@ -3,13 +3,18 @@
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.responses import StreamingResponse
+from pydantic import AwareDatetime, EmailStr
 
-from comptoir.auth.deps import AdminUser, CurrentUser
+from comptoir.auth.deps import AdminUser, CurrentUser, StaffDb
 from comptoir.db.context import Db, of_user
+from comptoir.deps import Currency
 from comptoir.errors import NotFound, Responses
-from comptoir.orders import queries, service
-from comptoir.orders.schemas import Order, OrderPage, StatusMove
+from comptoir.events.router import period
+from comptoir.leads.router import wants_csv
+from comptoir.orders import export, queries, service
+from comptoir.orders.schemas import AdminOrderPage, Order, OrderPage, StatusMove
 from comptoir.orders.states import Status
 from comptoir.pagination import Cursor, Limit, decode_time_id
 from comptoir.responses import raw_json, shop_currency
@@ -67,21 +72,54 @@ async def cancel_my_order(order_id: UUID, request: Request, user: CurrentUser, d
     return raw_json(document)
 
 
-@router.get("/v1/admin/orders", response_model=OrderPage, responses=ADMIN)
+@router.get(
+    "/v1/admin/orders",
+    response_model=AdminOrderPage,
+    responses={
+        **ADMIN,
+        200: {
+            "description": "Orders with their customer: JSON pages, or with `Accept: text/csv`"
+            " every line of every order of the filters as CSV.",
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+        },
+    },
+)
 async def all_orders(
-    request: Request,
     admin: AdminUser,
-    db: Db,
+    db: StaffDb,
+    currency: Currency,
     status: Annotated[Status | None, Query(description="Only orders in this status.")] = None,
+    email: Annotated[EmailStr | None, Query(description="Only this customer's orders.")] = None,
+    since: Annotated[
+        AwareDatetime | None, Query(alias="from", description="Placed from this instant.")
+    ] = None,
+    until: Annotated[
+        AwareDatetime | None, Query(alias="to", description="Placed before this instant.")
+    ] = None,
     limit: Limit = 20,
     cursor: Cursor = None,
+    accept: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Response:
-    """All orders, newest first, optionally by status."""
-    after = decode_time_id(cursor) if cursor else None
-    async with db.scoped(of_user(admin.id, admin.role)) as conn:
-        page = await queries.list_orders_json(
-            conn, status=status, after=after, limit=limit, currency=shop_currency(request)
+    """All orders, newest first, with who placed them (email, name), their addresses and
+    lines; by status, customer email and period. With `Accept: text/csv`: one row per order
+    line, oldest first, every order of the filters (no paging), streamed; cells a
+    spreadsheet would run as formulas are neutralised."""
+    since, until = period(since, until)
+    filters = queries.AdminFilter(status=status, email=email, since=since, until=until)
+    if wants_csv(accept):
+        return StreamingResponse(
+            export.orders_csv(db, filters=filters, currency=currency),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="orders.csv"'},
         )
+    after = decode_time_id(cursor) if cursor else None
+    page = await db.one(
+        queries.list_admin_orders_json,
+        filters=filters,
+        after=after,
+        limit=limit,
+        currency=currency,
+    )
     return raw_json(page)
 
 

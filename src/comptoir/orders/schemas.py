@@ -32,6 +32,21 @@ class Order(BaseModel):
     items: list[OrderLine]
 
 
+class Customer(BaseModel):
+    id: UUID
+    email: str
+    name: str | None
+
+
+class AdminOrder(Order):
+    customer: Customer
+
+
+class AdminOrderPage(BaseModel):
+    items: list[AdminOrder]
+    next_cursor: str | None
+
+
 class OrderPage(BaseModel):
     items: list[Order]
     next_cursor: str | None
