@@ -2,8 +2,9 @@
 files in COMPTOIR_DATA_DIR/mail, so that a shop without a mail server still works."""
 
 import asyncio
+import uuid
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import formatdate
 from pathlib import Path
 from typing import Protocol
 
@@ -25,9 +26,14 @@ def message(rendered: Rendered, *, sender: str, recipient: str) -> EmailMessage:
     msg["To"] = recipient
     msg["Subject"] = rendered.subject
     msg["Date"] = formatdate(localtime=False)
-    msg["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2].strip(">") or None)
+    # Not email.utils.make_msgid: it draws from the `random` module's shared state, which is
+    # not the sender's to move (Hypothesis, fuzzing the app in-process, notices).
+    domain = sender.rpartition("@")[2].strip("> ") or "localhost"
+    msg["Message-ID"] = f"<{uuid.uuid4().hex}@{domain}>"
     msg.set_content(rendered.text)
     msg.add_alternative(rendered.html, subtype="html")
+    # Set here for the same reason: the generator would draw one from `random`.
+    msg.set_boundary(f"=={uuid.uuid4().hex}==")
     return msg
 
 
