@@ -79,13 +79,20 @@ async def test_a_storefront_on_an_allowed_origin_runs_the_whole_journey(
     product = await make_product(committed, price=Decimal("12.50"), stock=5)
     app = shop_app(database_url, tmp_path, cors_origins=shop)
     email = f"browser-{uuid.uuid4().hex[:8]}@example.com"
-
-    def run() -> str:
-        with serving_app(app) as api:
-            query = urlencode({"api": api, "product": str(product), "email": email})
-            return journey(browser, f"{shop}/index.html?{query}")
-
-    result = await asyncio.to_thread(run)
+    # The app serves until the beacon is checked: its request may still be on its way when
+    # the page is done.
+    with serving_app(app) as api:
+        query = urlencode({"api": api, "product": str(product), "email": email})
+        result = await asyncio.to_thread(journey, browser, f"{shop}/index.html?{query}")
+        for _ in range(500):
+            beacons = await committed.fetchval(
+                "SELECT count(*) FROM analytics_events"
+                " WHERE event_type = 'beacon' AND payload->>'email' = $1",
+                email,
+            )
+            if beacons:
+                break
+            await asyncio.sleep(0.01)
     assert result.startswith("done "), result
     outcome = json.loads(result.removeprefix("done "))
     assert (outcome["status"], outcome["total"]) == ("pending", "25.00")
@@ -99,6 +106,8 @@ async def test_a_storefront_on_an_allowed_origin_runs_the_whole_journey(
         uuid.UUID(outcome["order"]),
     )
     assert buyer == email
+    # The page's analytics beacon arrived, without CORS headers of its own.
+    assert beacons == 1
 
 
 async def test_the_same_page_from_an_origin_not_in_the_setting_is_refused(
