@@ -95,6 +95,26 @@ async def test_an_expired_reset_link_is_refused(
         assert login.status_code == 200
 
 
+async def test_an_expired_verification_link_is_refused(
+    committed: asyncpg.Connection, inbox: Inbox, smtp_port: int, database_url: str, tmp_path: Path
+) -> None:
+    address = "slow@example.com"
+    async with running(mail_settings(database_url, tmp_path, smtp_port)) as (_, client):
+        registered = await client.post(
+            "/v1/auth/register", json={"email": address, "password": NEW_PASSWORD}
+        )
+        assert registered.status_code == 201
+        token = link_token((await inbox.wait_for(address))[0], "/verify-email")
+        await committed.execute("UPDATE account_links SET expires_at = now() - interval '1 s'")
+        assert (
+            await client.post("/v1/auth/verify-email", json={"token": token})
+        ).status_code == 400
+    verified = await committed.fetchval(
+        "SELECT email_verified_at FROM users WHERE email = $1", address
+    )
+    assert verified is None
+
+
 async def test_an_imported_account_without_a_password_is_claimed_by_reset(
     committed: asyncpg.Connection, inbox: Inbox, smtp_port: int, database_url: str, tmp_path: Path
 ) -> None:

@@ -108,3 +108,13 @@ async def test_an_expired_refresh_token_is_refused(
     tokens = await _login(client, customer.email)
     await db.execute("UPDATE refresh_tokens SET expires_at = now() - interval '1 second'")
     assert (await _refresh(client, tokens["refresh_token"])).status_code == 401
+
+
+async def test_deleting_the_account_ends_its_refresh_tokens(
+    client: httpx.AsyncClient, customer: Account, admin: Account
+) -> None:
+    tokens = await _login(client, customer.email)
+    deleted = await client.delete(f"/v1/admin/users/{customer.id}", headers=admin.headers)
+    assert deleted.status_code == 204
+    assert (await _refresh(client, tokens["refresh_token"])).status_code == 401
+    assert (await client.get("/v1/me", headers=_bearer(tokens))).status_code == 401
