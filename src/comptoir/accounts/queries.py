@@ -28,7 +28,11 @@ class Link:
 
 
 async def fetch_account(conn: asyncpg.Connection, *, email: str) -> Account | None:
-    row = await conn.fetchrow("SELECT id, email::text AS email FROM users WHERE email = $1", email)
+    """The account of `email`, unless erased (its address is a placeholder, not a mailbox)."""
+    row = await conn.fetchrow(
+        "SELECT id, email::text AS email FROM users WHERE email = $1 AND erased_at IS NULL",
+        email,
+    )
     return Account(row["id"], row["email"]) if row else None
 
 
