@@ -164,7 +164,10 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         yield c
 
 
-TABLES = "users, products, carts, cart_items, orders, order_items, leads, analytics_events"
+TABLES = (
+    "users, products, carts, cart_items, orders, order_items, leads, analytics_events,"
+    " sessions, refresh_tokens, account_links, outbox_emails"
+)
 
 
 @pytest.fixture

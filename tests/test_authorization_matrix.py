@@ -23,6 +23,7 @@ import pytest
 from fastapi import FastAPI
 from starlette.routing import BaseRoute
 
+from comptoir.auth.security import new_refresh_token
 from tests.factories import (
     PASSWORD,
     PASSWORD_HASH,
@@ -49,6 +50,10 @@ class World:
     order: uuid.UUID  # a pending order of `customer`
     bystanders: dict[str, uuid.UUID]  # per caller, a user an admin route may change or delete
     customer: Account
+    refresh_tokens: dict[str, str]  # per caller, an unspent refresh token of `customer`
+    # per caller and purpose ("reset", "verify"), an unused link of the caller's bystander
+    links: dict[tuple[str, str], str]
+    address: uuid.UUID  # a saved address of `customer`
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,15 @@ class Caller:
 
 
 Body = Callable[[World, Caller], dict[str, Any]] | None
+
+
+ADDRESS = {
+    "name": "A",
+    "line1": "1 rue A",
+    "postal_code": "75001",
+    "city": "Paris",
+    "country": "FR",
+}
 
 
 def idempotency_key() -> dict[str, str]:
@@ -89,7 +103,10 @@ class Route:
 
     def url(self, world: World, caller: Caller) -> str:
         path = self.path.format(
-            product_id=world.product, user_id=world.bystanders[caller.name], order_id=world.order
+            product_id=world.product,
+            user_id=world.bystanders[caller.name],
+            order_id=world.order,
+            address_id=world.address,
         )
         return path + self.query
 
@@ -109,6 +126,34 @@ ROUTES = [
         "public",
         200,
         body=lambda w, c: {"email": w.customer.email, "password": PASSWORD},
+    ),
+    Route(
+        "POST",
+        "/v1/auth/refresh",
+        "public",
+        200,
+        body=lambda w, c: {"refresh_token": w.refresh_tokens[c.name]},
+    ),
+    Route(
+        "POST",
+        "/v1/auth/password-reset",
+        "public",
+        202,
+        body=lambda w, c: {"email": w.customer.email},
+    ),
+    Route(
+        "POST",
+        "/v1/auth/password-reset/confirm",
+        "public",
+        204,
+        body=lambda w, c: {"token": w.links[c.name, "reset"], "new_password": "a fresh one!"},
+    ),
+    Route(
+        "POST",
+        "/v1/auth/verify-email",
+        "public",
+        204,
+        body=lambda w, c: {"token": w.links[c.name, "verify"]},
     ),
     Route("GET", "/v1/products", "public", 200),
     Route("GET", "/v1/products/search", "public", 200, query="?q=lampe"),
@@ -134,6 +179,35 @@ ROUTES = [
         "user",
         204,
         body=lambda w, c: {"current_password": PASSWORD, "new_password": "another password"},
+        ends_token=True,
+    ),
+    Route("POST", "/v1/me/email-verification", "user", 202),
+    Route(
+        "POST",
+        "/v1/me/email",
+        "user",
+        202,
+        body=lambda w, c: {
+            "new_email": f"moved-{c.name}@example.com",
+            "current_password": PASSWORD,
+        },
+    ),
+    Route("PATCH", "/v1/me", "user", 200, body=lambda w, c: {"name": f"Name of {c.name}"}),
+    Route("GET", "/v1/me/addresses", "user", 200),
+    Route("POST", "/v1/me/addresses", "user", 201, body=lambda w, c: ADDRESS),
+    Route(
+        "DELETE",
+        "/v1/me/addresses/{address_id}",
+        "user",
+        204,
+        expect=(("other_customer", 404), ("admin", 404)),
+    ),
+    Route(
+        "POST",
+        "/v1/me/erasure",
+        "user",
+        204,
+        body=lambda w, c: {"current_password": PASSWORD},
         ends_token=True,
     ),
     Route("GET", "/v1/cart", "user", 200),
@@ -249,12 +323,52 @@ def assert_problem_on_4xx(response: httpx.Response) -> None:
 
 async def fresh_world(db: asyncpg.Connection, customer: Account) -> World:
     product = await make_product(db, name=f"Lampe {uuid.uuid4().hex[:8]}", stock=50)
+    bystanders = {name: await make_user(db) for name in CALLER_NAMES}
+    # A customer keeps at most 20 addresses: each route's world starts from none.
+    await db.execute("DELETE FROM addresses WHERE user_id = $1", customer.id)
     return World(
         product=product,
         order=await make_order(db, customer.id, lines={product: (1, Decimal("9.90"))}),
-        bystanders={name: await make_user(db) for name in CALLER_NAMES},
+        bystanders=bystanders,
         customer=customer,
+        refresh_tokens={name: await refresh_token(db, customer.id) for name in CALLER_NAMES},
+        links={
+            (name, purpose): await account_link(db, bystanders[name], purpose)
+            for name in CALLER_NAMES
+            for purpose in ("reset", "verify")
+        },
+        address=await db.fetchval(
+            "INSERT INTO addresses (user_id, name, line1, postal_code, city, country)"
+            " VALUES ($1, 'A', '1 rue A', '75001', 'Paris', 'FR') RETURNING id",
+            customer.id,
+        ),
     )
+
+
+async def account_link(db: asyncpg.Connection, user: uuid.UUID, purpose: str) -> str:
+    """A link's token, written as a mail's link is."""
+    token, digest = new_refresh_token()
+    await db.execute(
+        "INSERT INTO account_links (token_hash, user_id, purpose, expires_at)"
+        " VALUES ($1, $2, $3, now() + interval '1 hour')",
+        digest,
+        user,
+        purpose,
+    )
+    return token
+
+
+async def refresh_token(db: asyncpg.Connection, user: uuid.UUID) -> str:
+    """A login's refresh token, written as the login writes it."""
+    token, digest = new_refresh_token()
+    session = await db.fetchval("INSERT INTO sessions (user_id) VALUES ($1) RETURNING id", user)
+    await db.execute(
+        "INSERT INTO refresh_tokens (token_hash, session_id, expires_at)"
+        " VALUES ($1, $2, now() + interval '1 day')",
+        digest,
+        session,
+    )
+    return token
 
 
 async def test_every_route_answers_each_caller_as_the_contract_says(
@@ -285,7 +399,14 @@ async def test_every_route_answers_each_caller_as_the_contract_says(
                     f"{expected_status(route, caller)}, got {response.status_code} {response.text}"
                 )
         if route.ends_token:
-            # Logout and a password change end the callers' tokens: sign them in again.
+            # Logout, a password change and an erasure end the callers' tokens: sign them in
+            # again (an erased account gets its address back first).
+            for account in accounts:
+                await db.execute(
+                    "UPDATE users SET email = $2, erased_at = NULL WHERE id = $1",
+                    account.id,
+                    account.email,
+                )
             await db.execute(
                 "UPDATE users SET password_hash = $1 WHERE id = ANY($2::uuid[])",
                 PASSWORD_HASH,

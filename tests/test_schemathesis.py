@@ -58,7 +58,11 @@ from tests.factories import PASSWORD, Account, make_cart, make_product, make_use
 T = TypeVar("T")
 
 CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance]
-TOKEN_ENDING = {("PUT", "/v1/me/password"), ("POST", "/v1/auth/logout")}
+TOKEN_ENDING = {
+    ("PUT", "/v1/me/password"),
+    ("POST", "/v1/auth/logout"),
+    ("POST", "/v1/me/erasure"),
+}
 
 # 25 generated requests per operation and mode in CI; the long run (bench/README.md, "Full
 # schemathesis run") sets COMPTOIR_FUZZ_EXAMPLES to a few hundred.

@@ -6,8 +6,11 @@ from contextlib import asynccontextmanager, suppress
 from datetime import timedelta
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from comptoir import __version__, openapi
+from comptoir.accounts import router as accounts
+from comptoir.addresses import router as addresses
 from comptoir.auth import router as auth
 from comptoir.carts import router as carts
 from comptoir.catalog import router as catalog
@@ -19,6 +22,8 @@ from comptoir.errors import install_error_handlers
 from comptoir.events import router as events
 from comptoir.health import router as health
 from comptoir.leads import router as leads
+from comptoir.mail import sender as mail_sender
+from comptoir.mail.transport import transport_for
 from comptoir.observability.faults import install_fault_handlers
 from comptoir.observability.logs import request_logger
 from comptoir.observability.metrics import Metrics
@@ -31,6 +36,9 @@ from comptoir.secrets_store import kept_secret
 from comptoir.settings import Settings, load_settings
 from comptoir.users import router as users
 
+# How long a shutdown waits for the mail being sent (an SMTP server that hangs is cut off).
+MAIL_STOP_SECONDS = 5
+
 
 def create_app(settings: Settings, *, url: str | None = None) -> FastAPI:
     """Build the app; `url` overrides where the database is (tests, the CLI)."""
@@ -42,14 +50,26 @@ def create_app(settings: Settings, *, url: str | None = None) -> FastAPI:
         )
         app.state.doors = PoolDoors(app.state.pool, rls=settings.rls == "on")
         sweeper = _start_sweeper(app.state.doors.to(SYSTEM), settings)
+        # Every worker runs a sender; SKIP LOCKED shares the outbox between them.
+        stop_mail = asyncio.Event()
+        mailer = asyncio.create_task(
+            mail_sender.send_forever(
+                app.state.doors.to(SYSTEM), transport_for(settings), settings, stop_mail
+            )
+        )
         try:
             async with app.state.metrics.watching(app.state.pool):
                 yield
         finally:
-            if sweeper is not None:
-                sweeper.cancel()
-                with suppress(asyncio.CancelledError):
-                    await sweeper
+            # The mail being sent is finished (a few seconds at most), then the sender stops.
+            stop_mail.set()
+            with suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(mailer), MAIL_STOP_SECONDS)
+            for task in (sweeper, mailer):
+                if task is not None:
+                    task.cancel()
+                    with suppress(asyncio.CancelledError):
+                        await task
             await app.state.pool.close()
             await app.state.rate_limits.close()
 
@@ -64,6 +84,9 @@ def create_app(settings: Settings, *, url: str | None = None) -> FastAPI:
         # Starlette's redirect to the other spelling of a path builds its Location from the
         # Host header, which the caller chooses: no redirect, a path is served as written.
         redirect_slashes=False,
+        # Operation ids are the route functions' names ("login", "checkout"), unless a route
+        # names its own: stable for client generators, whatever the path or the method.
+        generate_unique_id_function=lambda route: route.name,
     )
     app.state.settings = settings
     app.state.head_revision = migrate.head_revision()
@@ -88,9 +111,37 @@ def create_app(settings: Settings, *, url: str | None = None) -> FastAPI:
         slow_ms=settings.slow_request_ms,
         max_body=settings.max_body_bytes,
     )
+    if origins := settings.cors_origin_list():
+        # Outermost, so that every answer (a 413, a 429, a problem) carries the CORS headers
+        # a browser needs to let the storefront read it.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+            expose_headers=["Idempotency-Replay", "Location", "Retry-After", "Link"],
+            # Bearer tokens, not cookies: no credentials mode needed.
+            allow_credentials=False,
+            # The preflight is cached by the browser for 10 minutes (Chromium's ceiling is
+            # 2 hours, Firefox's a day): one OPTIONS per route and origin, not per call.
+            max_age=600,
+        )
     openapi.install(app)
     openapi.install_docs(app)
-    for module in (health, auth, catalog, carts, checkout, orders, payments, users, leads, events):
+    for module in (
+        health,
+        auth,
+        accounts,
+        addresses,
+        catalog,
+        carts,
+        checkout,
+        orders,
+        payments,
+        users,
+        leads,
+        events,
+    ):
         app.include_router(module.router)
     return app
 

@@ -51,7 +51,24 @@ def _document(app: FastAPI) -> dict[str, Any]:
     for path_item in schema["paths"].values():
         for operation in path_item.values():
             _problems(operation)
+            _required_headers(operation)
     return schema
+
+
+# Headers a route checks itself, to answer a problem of its own (400 without a key) rather
+# than the validation error a required parameter gets: required all the same.
+REQUIRED_HEADERS = {"Idempotency-Key"}
+
+
+def _required_headers(operation: dict[str, Any]) -> None:
+    for parameter in operation.get("parameters", []):
+        if parameter.get("in") == "header" and parameter.get("name") in REQUIRED_HEADERS:
+            parameter["required"] = True
+            schema = parameter.get("schema", {})
+            # Optional in the signature is `anyOf: [string, null]`: required, it is a string.
+            if "anyOf" in schema:
+                string = next(s for s in schema["anyOf"] if s.get("type") == "string")
+                parameter["schema"] = {**string, "title": schema.get("title", "")}
 
 
 def _problems(operation: dict[str, Any]) -> None:

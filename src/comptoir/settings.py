@@ -5,6 +5,7 @@ the environment at import time.
 """
 
 import ipaddress
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -37,7 +38,33 @@ class Settings(BaseSettings):
     statement_timeout_ms: Annotated[int, Field(ge=0)] = 15_000
     jwt_secret: Annotated[SecretStr | None, Field(min_length=32)] = None
     webhook_secret: Annotated[SecretStr | None, Field(min_length=16)] = None
-    token_ttl_seconds: Annotated[int, Field(ge=60, le=30 * 86400)] = 3600
+    # Access tokens are short (15 minutes): a storefront renews them with the refresh token,
+    # which rotates at each use and lives this many days (docs/api.md, "Sessions").
+    token_ttl_seconds: Annotated[int, Field(ge=60, le=30 * 86400)] = 900
+    refresh_token_ttl_days: Annotated[int, Field(ge=1, le=365)] = 30
+    # The origins (scheme://host[:port]) whose pages may call the API from a browser, comma
+    # separated; none by default (docs/api.md, "A storefront on another origin").
+    cors_origins: str = ""
+    # Mail (docs/mail.md): an SMTP server when COMPTOIR_SMTP_HOST is set, else files in
+    # COMPTOIR_DATA_DIR/mail. Links in mails start with the storefront's URL.
+    smtp_host: str | None = None
+    smtp_port: Annotated[int, Field(ge=1, le=65535)] = 587
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    mail_from: Annotated[str, Field(min_length=3, max_length=320)] = "shop@localhost"
+    storefront_url: Annotated[str, Field(pattern=r"^https?://[^\s]+$")] = "http://localhost:3000"
+    # How often the sender looks for mail to send, and how long a password-reset and an
+    # email-verification (or change) link works.
+    mail_poll_ms: Annotated[int, Field(ge=10, le=60_000)] = 1000
+    reset_link_ttl_minutes: Annotated[int, Field(ge=5, le=24 * 60)] = 60
+    verify_link_ttl_hours: Annotated[int, Field(ge=1, le=30 * 24)] = 48
+    # on: checkout needs a verified email, and registering answers the same for a new and a
+    # taken address (the owner of a taken one gets a notice); off: neither.
+    email_verification: Literal["on", "off"] = "off"
+    # required: checkout needs a shipping address (a shop of parcels); optional: a shop of
+    # digital goods takes orders without one (docs/api.md, "Checkout").
+    shipping_address: Literal["required", "optional"] = "optional"
     rate_limits: Literal["on", "off"] = "on"
     auth_rate_limit: str = "10/minute"
     # Failed logins per account, whatever the address (docs/operations.md, "Rate limits"):
@@ -107,6 +134,20 @@ class Settings(BaseSettings):
                     " 10.0.0.0/8); list the proxies themselves, '*' is refused"
                 ) from None
         return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: str) -> str:
+        for item in split_list(value):
+            if not re.fullmatch(r"https?://[^/\s:]+(:\d{1,5})?", item):
+                raise ValueError(
+                    f"{item!r} is not an origin: scheme, host and optional port, such as"
+                    " https://shop.example.com (no path, no trailing slash, '*' is refused)"
+                )
+        return value
+
+    def cors_origin_list(self) -> list[str]:
+        return split_list(self.cors_origins)
 
     def proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
         return tuple(

@@ -38,7 +38,7 @@ async def test_register_then_login_then_me(client: httpx.AsyncClient) -> None:
     )
     assert login_response.status_code == 200
     body = login_response.json()
-    assert body["token_type"] == "bearer" and body["expires_in"] == 3600
+    assert body["token_type"] == "bearer" and body["expires_in"] == 900
     me = await client.get("/v1/me", headers={"Authorization": f"Bearer {body['access_token']}"})
     assert me.json()["id"] == created["id"]
 
@@ -166,22 +166,29 @@ async def test_token_stops_working_after_logout(
     assert other.status_code == 200
 
 
-async def test_password_change_ends_every_earlier_token(
+async def test_password_change_keeps_this_session_and_ends_the_others(
     client: httpx.AsyncClient, customer: Account
 ) -> None:
+    this_session = await login(client, customer.email)
     other_session = await login(client, customer.email)
+    this = {"Authorization": f"Bearer {this_session}"}
     refused = await client.put(
         "/v1/me/password",
         json={"current_password": "wrong password", "new_password": "a brand new one"},
-        headers=customer.headers,
+        headers=this,
     )
-    assert refused.status_code == 401
+    # Not 401: a client reads that as "logged out".
+    assert refused.status_code == 403
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert (await client.get("/v1/me", headers=this)).status_code == 200
     changed = await client.put(
         "/v1/me/password",
         json={"current_password": PASSWORD, "new_password": "a brand new one"},
-        headers=customer.headers,
+        headers=this,
     )
     assert changed.status_code == 204
+    assert (await client.get("/v1/me", headers=this)).status_code == 200
+    # The other login and a token minted without a session both end.
     for token in (customer.token, other_session):
         response = await client.get("/v1/me", headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == 401

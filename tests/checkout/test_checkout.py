@@ -112,10 +112,18 @@ async def test_same_key_with_another_request_is_422(
 ) -> None:
     await put(client, customer, await stocked(db, "P", 5), 1)
     headers = customer.headers | key()
+    here = {
+        "name": "A",
+        "line1": "1 rue A",
+        "postal_code": "75001",
+        "city": "Paris",
+        "country": "FR",
+    }
+    there = here | {"city": "Lyon", "postal_code": "69001"}
     assert (
-        await client.post("/v1/checkout", headers=headers, json={"note": "a"})
+        await client.post("/v1/checkout", headers=headers, json={"shipping_address": here})
     ).status_code == 201
-    other = await client.post("/v1/checkout", headers=headers, json={"note": "b"})
+    other = await client.post("/v1/checkout", headers=headers, json={"shipping_address": there})
     assert other.status_code == 422
 
 

@@ -162,7 +162,9 @@ async def test_a_partition_left_detached_is_finished(
     )
     await pg.execute(f"ALTER TABLE analytics_events DETACH PARTITION {name}")
     done = await maintain_partitions(pg, retention_months=24, export_dir=tmp_path)
-    assert done == [f"exported 1 events of {name} to {tmp_path / name}.csv.gz", f"dropped {name}"]
+    # Other tests of the module may leave older months, which retention drops too.
+    finished = [f"exported 1 events of {name} to {tmp_path / name}.csv.gz", f"dropped {name}"]
+    assert [line for line in done if name in line] == finished
 
 
 async def test_two_copies_at_once_do_the_work_once(own_url: str, pg: asyncpg.Connection) -> None:

@@ -145,6 +145,14 @@ SETUP = [
     " SELECT gen_random_uuid(), id, now() - interval '1 minute' FROM users",
     "INSERT INTO revoked_tokens (jti, user_id, expires_at)"
     " SELECT gen_random_uuid(), id, now() + interval '1 hour' FROM users",
+    # An expired and a live refresh token of one session, and an expired mailed link.
+    "INSERT INTO sessions (id, user_id) SELECT '00000000-0000-0000-0000-000000000001', id"
+    " FROM users",
+    "INSERT INTO refresh_tokens (token_hash, session_id, expires_at)"
+    " SELECT sha256(i::text::bytea), '00000000-0000-0000-0000-000000000001',"
+    " now() + (i || ' hour')::interval FROM generate_series(-1, 1, 2) AS i",
+    "INSERT INTO account_links (token_hash, user_id, purpose, expires_at)"
+    " SELECT sha256('link'::bytea), id, 'reset', now() - interval '1 minute' FROM users",
 ]
 SIZES = "SELECT pg_relation_size('bloat_probe_label_idx')"
 
@@ -161,6 +169,8 @@ def test_db_maintain_vacuums_reindexes_purges_and_makes_partitions(scratch: str)
     output = cli(scratch, "db", "maintain")
     assert "purged 30 expired rows of idempotency_keys" in output
     assert "purged 1 expired rows of revoked_tokens" in output
+    assert "purged 1 expired rows of refresh_tokens" in output
+    assert "purged 1 expired rows of account_links" in output
     assert "VACUUM (ANALYZE) public.bloat_probe: 54000 dead tuples" in output
     assert 'REINDEX INDEX CONCURRENTLY "public"."bloat_probe_label_idx"' in output
     after, keys, revoked, ahead = sql(

@@ -54,6 +54,7 @@ LISTING = {
     "idempotency_keys": "SELECT key FROM idempotency_keys",
     "payment_events": "SELECT event_id FROM payment_events",
     "analytics_events": "SELECT id::text FROM analytics_events",
+    "addresses": "SELECT id::text FROM addresses",
 }
 
 
@@ -93,7 +94,14 @@ async def _customer_rows(
         "INSERT INTO analytics_events (event_type, user_id) VALUES ('view', $1) RETURNING id",
         user,
     )
+    address = await conn.fetchval(
+        "INSERT INTO addresses (user_id, name, line1, postal_code, city, country)"
+        " VALUES ($1, $2, '1 rue de la Paix', '75002', 'Paris', 'FR') RETURNING id::text",
+        user,
+        tag,
+    )
     return {
+        "addresses": {address},
         "carts": {str(cart)},
         "cart_items": {str(line)},
         "orders": {str(order)},

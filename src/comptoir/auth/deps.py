@@ -37,6 +37,7 @@ async def get_caller(
         user_id=claims.user_id,
         generation=claims.generation,
         jti=claims.jti,
+        session_id=claims.session_id,
     )
     if user is None:
         raise Unauthorized()

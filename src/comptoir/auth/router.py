@@ -1,24 +1,28 @@
 """Register, log in and out, the caller's profile."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from fastapi import APIRouter, Depends, Request, Response
 from limits import parse
 
-from comptoir.auth import queries
-from comptoir.auth.deps import CurrentCaller, CurrentUser, CustomerDb
+from comptoir.accounts import service as account_service
+from comptoir.accounts.schemas import Accepted
+from comptoir.auth import queries, service
+from comptoir.auth.deps import CurrentCaller, CurrentUser
 from comptoir.auth.passwords import check_password
-from comptoir.auth.schemas import Login, PasswordChange, Register, Token, User
+from comptoir.auth.schemas import Login, PasswordChange, Refresh, Register, Token, User
 from comptoir.auth.security import hash_password, issue_token, verify_password
 from comptoir.deps import JwtSecret, PublicDb, RateLimitsDep, SettingsDep
-from comptoir.errors import Unauthorized
+from comptoir.errors import Forbidden, Unauthorized
 from comptoir.ratelimit import client_address, limited
+from comptoir.settings import Settings
 
 router = APIRouter(tags=["auth"])
 
 # Each route counts on its own: a customer who just registered can still log in.
 register_limit = limited("register", lambda settings: settings.auth_rate_limit)
 login_limit = limited("login", lambda settings: settings.auth_rate_limit)
+refresh_limit = limited("refresh", lambda settings: settings.auth_rate_limit)
 
 WRONG_CREDENTIALS = "Wrong email or password."
 # How long an address where an account logged in stays "the customer's" for that account.
@@ -28,25 +32,42 @@ KNOWN_ADDRESS = parse("1/30 days")
 @router.post(
     "/v1/auth/register",
     status_code=201,
+    response_model=User,
+    operation_id="register",
     dependencies=[Depends(register_limit)],
     responses={
-        409: {"description": "Email taken"},
+        202: {
+            "model": Accepted,
+            "description": "With COMPTOIR_EMAIL_VERIFICATION=on: the same answer for a new and"
+            " a taken address (its owner gets a notice by mail)",
+        },
+        409: {"description": "Email taken (COMPTOIR_EMAIL_VERIFICATION=off)"},
         422: {"description": "Not valid, or the password breaks the policy"},
         429: {"description": "Rate limited"},
     },
 )
-async def register(body: Register, db: PublicDb, settings: SettingsDep) -> User:
-    """Create a customer account. Emails compare case-insensitively. The password: 8 to 256
-    characters, not only whitespace, not a common password, not the email or the shop's
-    name (422 names the rule)."""
+async def register(body: Register, settings: SettingsDep, db: PublicDb) -> Response | User:
+    """Create a customer account and mail it a verification link. Emails compare
+    case-insensitively. The password: 8 to 256 characters, not only whitespace, not a common
+    password, not the email or the shop's name (422 names the rule). With
+    COMPTOIR_EMAIL_VERIFICATION=on the answer is 202 whether or not the address was taken,
+    so that registering tells nobody who has an account."""
     check_password(body.password, email=body.email, shop_name=settings.shop_name)
     password_hash = await hash_password(body.password)
-    return await db.one(
-        queries.insert_user,
+    hide_taken = settings.email_verification == "on"
+    created = await account_service.register(
+        db,
         email=body.email.strip(),
         password_hash=password_hash,
         name=body.name or None,
+        settings=settings,
+        hide_taken=hide_taken,
     )
+    if hide_taken:
+        accepted = Accepted(detail="Check your inbox: a link to confirm the address is on its way.")
+        return Response(accepted.model_dump_json(), 202, media_type="application/json")
+    assert created.user is not None
+    return created.user
 
 
 @router.post(
@@ -65,7 +86,8 @@ async def login(
     limits: RateLimitsDep,
     jwt_secret: JwtSecret,
 ) -> Token:
-    """Exchange email and password for a bearer token."""
+    """Exchange email and password for a short-lived bearer token and a refresh token (a
+    new session)."""
     failures = parse(settings.login_account_rate_limit)
     # Keyed by the email as typed (normalised), known or not: an unknown email meets the
     # same limit, so a 429 tells nothing about which accounts exist.
@@ -93,18 +115,62 @@ async def login(
             password_hash=verdict.new_hash,
             revoke_tokens=False,
         )
-    token, _ = issue_token(
-        jwt_secret,
-        user_id=row.id,
-        generation=row.token_generation,
-        ttl=settings.token_ttl_seconds,
+    opened = await service.open_session(
+        db, user_id=row.id, ttl=timedelta(days=settings.refresh_token_ttl_days)
     )
-    return Token(access_token=token, expires_in=settings.token_ttl_seconds)
+    return _tokens(jwt_secret, settings, opened, generation=row.token_generation)
+
+
+def _tokens(secret: str, settings: Settings, opened: service.Opened, generation: int) -> Token:
+    token, _ = issue_token(
+        secret,
+        user_id=opened.user_id,
+        generation=generation,
+        ttl=settings.token_ttl_seconds,
+        session_id=opened.session_id,
+    )
+    return Token(
+        access_token=token,
+        expires_in=settings.token_ttl_seconds,
+        refresh_token=opened.refresh_token,
+        refresh_expires_in=settings.refresh_token_ttl_days * 86400,
+    )
+
+
+@router.post(
+    "/v1/auth/refresh",
+    dependencies=[Depends(refresh_limit)],
+    responses={
+        401: {
+            "description": "Unknown, expired or revoked refresh token; or a spent one, which"
+            " ends its whole session"
+        },
+        429: {"description": "Rate limited"},
+    },
+)
+async def refresh(body: Refresh, settings: SettingsDep, secret: JwtSecret, db: PublicDb) -> Token:
+    """Spend a refresh token for a new access token and a new refresh token (the old one
+    never works again). Presenting a spent refresh token ends the session it belongs to:
+    every token of that login stops working."""
+    rotated = await service.rotate(
+        db,
+        refresh_token=body.refresh_token,
+        ttl=timedelta(days=settings.refresh_token_ttl_days),
+    )
+    if rotated is service.Refused.REUSED:
+        raise Unauthorized("This refresh token was already used; the session is ended.")
+    if isinstance(rotated, service.Refused):
+        raise Unauthorized("This refresh token is not valid; log in again.")
+    # Tokens with a session are governed by the session, not the generation.
+    return _tokens(secret, settings, rotated, generation=0)
 
 
 @router.post("/v1/auth/logout", status_code=204, responses={401: {"description": "No token"}})
-async def logout(caller: CurrentCaller, db: CustomerDb) -> Response:
-    """End this token: it no longer works, whatever its expiry."""
+async def logout(caller: CurrentCaller, db: PublicDb) -> Response:
+    """End this token and its session: neither it nor the session's refresh token works
+    again, whatever their expiry."""
+    if caller.claims.session_id is not None:
+        await service.end_session(db, session_id=caller.claims.session_id)
     await db.one(
         queries.insert_revoked_token,
         jti=caller.claims.jti,
@@ -124,25 +190,30 @@ async def me(user: CurrentUser) -> User:
     "/v1/me/password",
     status_code=204,
     responses={
-        401: {"description": "No token, or wrong current password"},
+        401: {"description": "No token"},
+        403: {"description": "Wrong current password"},
         422: {"description": "The new password breaks the policy"},
     },
 )
 async def change_password(
-    body: PasswordChange, user: CurrentUser, db: CustomerDb, settings: SettingsDep
+    body: PasswordChange, caller: CurrentCaller, settings: SettingsDep, db: PublicDb
 ) -> Response:
-    """Change the caller's password. Every token issued before stops working. The new one
-    follows the registration's rules (422 names the one it breaks)."""
+    """Change the caller's password. This session goes on; every other session of the
+    account ends (its access and refresh tokens stop working). The new password follows
+    the registration's rules (422 names the one it breaks); a wrong current password is 403,
+    not 401, which clients read as "logged out"."""
+    user = caller.user
     check_password(
         body.new_password, email=user.email, shop_name=settings.shop_name, field="new_password"
     )
     stored = await db.one(queries.fetch_password_hash, user_id=user.id)
     if not (await verify_password(stored, body.current_password)).valid:
-        raise Unauthorized("The current password is wrong.")
-    await db.one(
-        queries.update_password_hash,
+        raise Forbidden("The current password is wrong.", field="current_password")
+    await account_service.change_password(
+        db,
         user_id=user.id,
+        email=user.email,
         password_hash=await hash_password(body.new_password),
-        revoke_tokens=True,
+        keep=caller.claims.session_id,
     )
     return Response(status_code=204)

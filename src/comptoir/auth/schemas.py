@@ -38,7 +38,18 @@ class PasswordChange(BaseModel):
 class Token(BaseModel):
     access_token: str
     token_type: Literal["bearer"] = "bearer"  # noqa: S105 - a scheme name
-    expires_in: int = Field(description="Seconds until the token expires.")
+    expires_in: int = Field(description="Seconds until the access token expires.")
+    refresh_token: str = Field(
+        description="One use: POST it to /v1/auth/refresh for a new access token and a new"
+        " refresh token. Using a spent one again ends the session."
+    )
+    refresh_expires_in: int = Field(description="Seconds until the refresh token expires.")
+
+
+class Refresh(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    refresh_token: Annotated[str, Field(min_length=1, max_length=200)]
 
 
 class User(BaseModel):
@@ -47,3 +58,6 @@ class User(BaseModel):
     role: Role
     name: str | None
     created_at: datetime
+    email_verified: bool = Field(
+        False, description="Whether the address was confirmed by a link sent to it."
+    )

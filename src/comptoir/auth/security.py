@@ -7,6 +7,7 @@ and every other request with it.
 """
 
 import asyncio
+import hashlib
 import secrets
 import threading
 import time
@@ -102,23 +103,44 @@ class Claims:
     generation: int
     jti: UUID
     expires_at: int
+    # The session (refresh token family) the token belongs to; None for tokens minted
+    # without one (before sessions existed), which the user's generation governs.
+    session_id: UUID | None = None
 
 
-def issue_token(secret: str, *, user_id: UUID, generation: int, ttl: int) -> tuple[str, Claims]:
+def issue_token(
+    secret: str, *, user_id: UUID, generation: int, ttl: int, session_id: UUID | None = None
+) -> tuple[str, Claims]:
     now = int(time.time())
-    claims = Claims(user_id=user_id, generation=generation, jti=uuid4(), expires_at=now + ttl)
-    token = jwt.encode(
-        {
-            "sub": str(user_id),
-            "gen": generation,
-            "jti": str(claims.jti),
-            "iat": now,
-            "exp": claims.expires_at,
-        },
-        secret,
-        algorithm=ALGORITHM,
+    claims = Claims(
+        user_id=user_id,
+        generation=generation,
+        jti=uuid4(),
+        expires_at=now + ttl,
+        session_id=session_id,
     )
+    payload: dict[str, object] = {
+        "sub": str(user_id),
+        "gen": generation,
+        "jti": str(claims.jti),
+        "iat": now,
+        "exp": claims.expires_at,
+    }
+    if session_id is not None:
+        payload["sid"] = str(session_id)
+    token = jwt.encode(payload, secret, algorithm=ALGORITHM)
     return token, claims
+
+
+def new_refresh_token() -> tuple[str, bytes]:
+    """A refresh token (256 random bits) and the digest stored in its place."""
+    token = secrets.token_urlsafe(32)
+    return token, refresh_token_digest(token)
+
+
+def refresh_token_digest(token: str) -> bytes:
+    # A fast hash is enough: the token is random, not a password a dictionary could guess.
+    return hashlib.sha256(token.encode()).digest()
 
 
 def read_token(secret: str, token: str) -> Claims | None:
@@ -135,6 +157,7 @@ def read_token(secret: str, token: str) -> Claims | None:
             generation=int(payload["gen"]),
             jti=UUID(payload["jti"]),
             expires_at=int(payload["exp"]),
+            session_id=UUID(payload["sid"]) if "sid" in payload else None,
         )
     except (jwt.PyJWTError, ValueError, TypeError):
         return None

@@ -15,7 +15,7 @@ import asyncpg
 # One statement, in both RLS modes: the function sets the buyer's context inside it
 # (harmless for the owner, with RLS off), so no BEGIN and COMMIT round trips surround it,
 # which would hold the product locks one round trip longer.
-PLACE_ORDER = "SELECT place_order_as_buyer($1, $2, $3, $4, $5)::text"
+PLACE_ORDER = "SELECT place_order_as_buyer($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb)::text"
 
 
 @dataclass(frozen=True)
@@ -71,10 +71,13 @@ async def place_order(
     request_fingerprint: str,
     currency: str,
     max_pending: int,
+    shipping: str | None = None,
+    billing: str | None = None,
 ) -> Outcome:
-    """Refusals (all but Placed and Replayed) wrote nothing and left the key free."""
+    """Refusals (all but Placed and Replayed) wrote nothing and left the key free.
+    `shipping` and `billing`: the addresses as JSON text, snapshotted on the order."""
     text = await conn.fetchval(
-        PLACE_ORDER, user_id, key, request_fingerprint, currency, max_pending
+        PLACE_ORDER, user_id, key, request_fingerprint, currency, max_pending, shipping, billing
     )
     answer: dict[str, Any] = json.loads(text)
     if "order" in answer:

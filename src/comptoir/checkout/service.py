@@ -63,6 +63,8 @@ async def checkout(
     request_fingerprint: str,
     currency: str,
     max_pending: int,
+    shipping: str | None = None,
+    billing: str | None = None,
     on_retry: Callable[[], None] | None = None,
 ) -> Answer:
     """One statement (the function says whom it serves), retried on a transient failure."""
@@ -75,6 +77,8 @@ async def checkout(
                 request_fingerprint=request_fingerprint,
                 currency=currency,
                 max_pending=max_pending,
+                shipping=shipping,
+                billing=billing,
             )
             return _answer(outcome)
         except TRANSIENT:

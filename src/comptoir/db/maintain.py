@@ -22,9 +22,10 @@ from comptoir.db import partitions, stats
 ADVISORY_LOCK = 0x6D61696E7461696E
 LOCK_TIMEOUT = "5s"
 PURGE_BATCH = 5_000
-# Expired rows a cron run removes: idempotency keys (kept 24 h for retries) and the
-# revocation list of tokens that have expired anyway.
-EXPIRING = ("idempotency_keys", "revoked_tokens")
+# Expired rows a cron run removes: idempotency keys (kept 24 h for retries), the
+# revocation list of tokens that have expired anyway, expired refresh tokens and mailed links
+# (refused once expired, whether or not the row is there).
+EXPIRING = ("idempotency_keys", "revoked_tokens", "refresh_tokens", "account_links")
 
 # Tables whose dead tuples call for a VACUUM: at least this many, and this share of the rows
 # (autovacuum's own trigger is 50 + 20%; maintain acts a little earlier, off-peak).
@@ -84,7 +85,7 @@ async def maintain(
         )
         step("indexes left invalid by a failed rebuild")
         done = await _drop_failed_rebuilds(conn, dry_run)
-        step("expired idempotency keys and revocations")
+        step("expired idempotency keys, revocations, refresh tokens and links")
         for table in EXPIRING:
             done += await _purge_expired(conn, table, dry_run)
         for chore in chores:

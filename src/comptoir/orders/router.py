@@ -3,15 +3,19 @@
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Header, Query, Response
+from fastapi.responses import StreamingResponse
+from pydantic import AwareDatetime, EmailStr
 
 from comptoir.auth.deps import CurrentUser, CustomerDb, StaffDb
 from comptoir.deps import Currency
 from comptoir.errors import NotFound, Responses
-from comptoir.orders import queries, service
-from comptoir.orders.schemas import Order, OrderPage, StatusMove
+from comptoir.leads.router import wants_csv
+from comptoir.orders import export, queries, service
+from comptoir.orders.schemas import AdminOrderPage, Order, OrderPage, StatusMove
 from comptoir.orders.states import Status
 from comptoir.pagination import Cursor, Limit, decode_time_id
+from comptoir.periods import period
 from comptoir.responses import raw_json
 
 router = APIRouter(tags=["orders"])
@@ -68,18 +72,52 @@ async def cancel_my_order(
     return raw_json(document)
 
 
-@router.get("/v1/admin/orders", response_model=OrderPage, responses=ADMIN)
+@router.get(
+    "/v1/admin/orders",
+    response_model=AdminOrderPage,
+    responses={
+        **ADMIN,
+        200: {
+            "description": "Orders with their customer: JSON pages, or with `Accept: text/csv`"
+            " every line of every order of the filters as CSV.",
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+        },
+    },
+)
 async def all_orders(
     db: StaffDb,
     currency: Currency,
     status: Annotated[Status | None, Query(description="Only orders in this status.")] = None,
+    email: Annotated[EmailStr | None, Query(description="Only this customer's orders.")] = None,
+    since: Annotated[
+        AwareDatetime | None, Query(alias="from", description="Placed from this instant.")
+    ] = None,
+    until: Annotated[
+        AwareDatetime | None, Query(alias="to", description="Placed before this instant.")
+    ] = None,
     limit: Limit = 20,
     cursor: Cursor = None,
+    accept: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Response:
-    """All orders, newest first, optionally by status."""
+    """All orders, newest first, with who placed them (email, name), their addresses and
+    lines; by status, customer email and period. With `Accept: text/csv`: one row per order
+    line, oldest first, every order of the filters (no paging), streamed; cells a
+    spreadsheet would run as formulas are neutralised."""
+    since, until = period(since, until)
+    filters = queries.AdminFilter(status=status, email=email, since=since, until=until)
+    if wants_csv(accept):
+        return StreamingResponse(
+            export.orders_csv(db, filters=filters, currency=currency),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="orders.csv"'},
+        )
     after = decode_time_id(cursor) if cursor else None
     page = await db.one(
-        queries.list_orders_json, status=status, after=after, limit=limit, currency=currency
+        queries.list_admin_orders_json,
+        filters=filters,
+        after=after,
+        limit=limit,
+        currency=currency,
     )
     return raw_json(page)
 

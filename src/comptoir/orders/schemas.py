@@ -5,6 +5,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
 
+from comptoir.addresses.schemas import Address
 from comptoir.catalog.schemas import Money
 from comptoir.orders.states import Status
 
@@ -25,7 +26,25 @@ class Order(BaseModel):
     payment_intent_id: str | None
     created_at: datetime
     updated_at: datetime
+    # As they were at checkout; null when none was given (or the customer erased their data).
+    shipping_address: Address | None = None
+    billing_address: Address | None = None
     items: list[OrderLine]
+
+
+class Customer(BaseModel):
+    id: UUID
+    email: str
+    name: str | None
+
+
+class AdminOrder(Order):
+    customer: Customer
+
+
+class AdminOrderPage(BaseModel):
+    items: list[AdminOrder]
+    next_cursor: str | None
 
 
 class OrderPage(BaseModel):

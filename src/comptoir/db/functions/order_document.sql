@@ -1,4 +1,5 @@
--- An order as the API shows it: lines with the product's current name and the price paid.
+-- An order as the API shows it: lines with the product's current name and the price paid,
+-- and the addresses as they were at checkout.
 -- One definition for checkout, replays and the order routes.
 CREATE OR REPLACE FUNCTION public.order_document(order_id uuid, currency text)
  RETURNS jsonb
@@ -9,6 +10,7 @@ RETURN (
         'id', o.id, 'status', o.status, 'total', o.total_amount::text,
         'currency', currency, 'payment_intent_id', o.payment_intent_id,
         'created_at', o.created_at, 'updated_at', o.updated_at,
+        'shipping_address', o.shipping_address, 'billing_address', o.billing_address,
         'items', coalesce((
             SELECT jsonb_agg(jsonb_build_object(
                 'product_id', oi.product_id, 'name', p.name, 'quantity', oi.quantity,

@@ -1,4 +1,4 @@
--- Checkout, the seed's section 4, as one statement: one round trip, one transaction, so
+-- Checkout, the seed's section 4, as one statement (its notice mail included): one round trip, one transaction, so
 -- that the products stay locked for as short a time as possible.
 --   {"order": ...}                   the order was placed;
 --   {"replay": ..., "status"}        this key already placed an order: its stored response;
@@ -7,7 +7,7 @@
 --                                    refused: nothing written, the key left free.
 -- A duplicate arriving while the first is in flight waits on the key's primary key, then
 -- replays (first committed an order) or claims the key (first was refused).
-CREATE OR REPLACE FUNCTION public.place_order(buyer uuid, idempotency_key text, request_fingerprint text, currency text, max_pending integer)
+CREATE OR REPLACE FUNCTION public.place_order(buyer uuid, idempotency_key text, request_fingerprint text, currency text, max_pending integer, shipping jsonb DEFAULT NULL::jsonb, billing jsonb DEFAULT NULL::jsonb)
  RETURNS jsonb
  LANGUAGE plpgsql
 AS $$
@@ -28,12 +28,16 @@ BEGIN
     VALUES (buyer, idempotency_key, request_fingerprint)
     ON CONFLICT (user_id, key) DO NOTHING;
     IF NOT FOUND THEN
-        SELECT k.fingerprint, k.status_code, k.response INTO stored
+        SELECT k.fingerprint, k.status_code, k.response, k.order_id INTO stored
         FROM idempotency_keys AS k WHERE k.user_id = buyer AND k.key = idempotency_key;
         IF stored.fingerprint <> request_fingerprint THEN
             RETURN '{"key_reused": true}'::jsonb;
         END IF;
-        RETURN jsonb_build_object('replay', stored.response, 'status', stored.status_code);
+        -- The order as it is now (cancelled, paid...), not as it was placed: a client that
+        -- retries must not believe a cancelled order is still pending.
+        RETURN jsonb_build_object(
+            'replay', coalesce(order_document(stored.order_id, currency), stored.response),
+            'status', stored.status_code);
     END IF;
 
     -- The cart row first: every cart write takes this lock too, so the lines read next are
@@ -84,7 +88,10 @@ BEGIN
         RETURN jsonb_build_object('too_large', total::text);
     END IF;
 
-    INSERT INTO orders (user_id, total_amount) VALUES (buyer, total) RETURNING id INTO new_id;
+    -- The addresses as validated by the API, copied onto the order: a later change of the
+    -- customer's saved addresses never rewrites it.
+    INSERT INTO orders (user_id, total_amount, shipping_address, billing_address)
+    VALUES (buyer, total, shipping, billing) RETURNING id INTO new_id;
 
     INSERT INTO order_items (order_id, product_id, quantity, unit_price)
     SELECT new_id, l.product_id, l.quantity, p.price
@@ -96,6 +103,13 @@ BEGIN
     WHERE p.id = l.product_id;
 
     DELETE FROM cart_items AS ci WHERE ci.cart_id = the_cart AND ci.product_id = ANY (products_);
+
+    -- The "order placed" mail, in the order's transaction: sent if and only if it commits
+    -- (comptoir/mail/sender.py).
+    INSERT INTO outbox_emails (kind, recipient, payload)
+    SELECT 'order_placed', u.email::text,
+           jsonb_build_object('order_id', new_id, 'total', total::text, 'currency', currency)
+    FROM users AS u WHERE u.id = buyer;
 
     document := order_document(new_id, currency);
     UPDATE idempotency_keys AS k

@@ -1,0 +1,1 @@
+"""The customer's own account: recovery, verification, email change."""

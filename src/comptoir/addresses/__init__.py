@@ -1,0 +1,1 @@
+"""Postal addresses: saved on the account, snapshotted on orders."""
