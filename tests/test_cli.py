@@ -143,6 +143,8 @@ def test_demo_fills_an_empty_database_once(scratch: str) -> None:
     assert counts["products"] == 300 and counts["customers"] == 12
     assert counts["statuses"] == ["cancelled", "paid", "pending", "shipped"]
     assert counts["leads"] > 0 and counts["events"] > 0 and counts["carts"] > 0
+    # Unpaid orders expire after an hour: the demo's are recent, so `serve` shows them.
+    assert counts["pending_recent"] is True
     again = CliRunner().invoke(app, ["--database-url", scratch, "demo"])
     assert again.exit_code == 1
     assert "already has users or products" in again.output
@@ -155,7 +157,9 @@ async def _demo_counts(url: str) -> asyncpg.Record:
         " (SELECT count(*) FROM users WHERE role = 'customer') AS customers,"
         " (SELECT array_agg(DISTINCT status::text ORDER BY status::text) FROM orders) AS statuses,"
         " (SELECT count(*) FROM leads) AS leads, (SELECT count(*) FROM analytics_events) AS events,"
-        " (SELECT count(*) FROM carts) AS carts"
+        " (SELECT count(*) FROM carts) AS carts,"
+        " (SELECT bool_and(created_at > now() - interval '1 hour') FROM orders"
+        "  WHERE status = 'pending') AS pending_recent"
     )
     await conn.close()
     assert row is not None  # scalar subqueries without FROM: always one row

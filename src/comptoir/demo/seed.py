@@ -124,12 +124,16 @@ async def _orders(
             p: (rng.randint(1, 3), price) for p, price in rng.sample(catalog, rng.randint(1, 4))
         }
         status = STATUSES[n % 4]
+        buyer = rng.choice(people)
+        hours_ago = rng.randint(1, 24 * 90)
         await queries.insert_order(
             conn,
-            user_id=rng.choice(people),
+            user_id=buyer,
             status=status,
             lines=lines,
-            hours_ago=rng.randint(1, 24 * 90),
+            # Unpaid orders expire after COMPTOIR_PENDING_ORDER_TTL_MINUTES: the demo's are
+            # recent, so that `serve` right after `demo` still shows some.
+            hours_ago=0 if status == "pending" else hours_ago,
             payment_intent_id=f"pi_demo_{n}" if status in ("paid", "shipped") else None,
         )
     return count
