@@ -24,9 +24,7 @@ with the documented `APIOperation.as_strategy()` and Hypothesis' `@given`.
 
 import asyncio
 import os
-import socket
 import threading
-import time
 import uuid
 from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
@@ -37,7 +35,6 @@ import asyncpg
 import httpx
 import pytest
 import schemathesis
-import uvicorn
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 from hypothesis.strategies import SearchStrategy
@@ -54,6 +51,7 @@ from comptoir.auth.security import issue_token
 from comptoir.settings import Settings
 from tests.conftest import TABLES
 from tests.factories import PASSWORD, Account, make_cart, make_product, make_user
+from tests.live import serving_app
 
 T = TypeVar("T")
 
@@ -137,32 +135,11 @@ def live(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         rate_limits="off",
     )
     app = create_app(settings)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    server = uvicorn.Server(
-        uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False)
-    )
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert thread.is_alive(), "uvicorn stopped during startup"
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the app did not answer /healthz within 30 s"
-            time.sleep(0.05)
-        yield Live(url, app.state.jwt_secret, database_url)
+        with serving_app(app) as url:
+            yield Live(url, app.state.jwt_secret, database_url)
     finally:
-        server.should_exit = True
-        thread.join(timeout=15)
-        sock.close()
         on_database(database_url, lambda conn: conn.execute(f"TRUNCATE {TABLES} CASCADE"))
-    assert not thread.is_alive(), "uvicorn did not stop"
 
 
 @pytest.fixture(scope="module")

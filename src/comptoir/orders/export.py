@@ -1,12 +1,10 @@
 """Orders as CSV for whoever packs the parcels: one row per order line, with who ordered and
-where it goes; streamed like the leads' export (comptoir/leads/export.py)."""
+where it goes; streamed (comptoir/csv_export.py)."""
 
-import csv
-import io
 from collections.abc import AsyncIterator
 
+from comptoir.csv_export import CHUNK_ROWS, chunked, neutralised
 from comptoir.db.door import Door
-from comptoir.leads.export import neutralised
 from comptoir.orders import queries
 
 ADDRESS_FIELDS = ("name", "line1", "line2", "postal_code", "city", "country", "phone")
@@ -25,7 +23,6 @@ HEADER = (
     "quantity",
     "unit_price",
 )
-CHUNK_ROWS = 500
 
 
 def _address(address: dict[str, str | None] | None) -> list[str]:
@@ -35,33 +32,26 @@ def _address(address: dict[str, str | None] | None) -> list[str]:
 async def orders_csv(
     db: Door, *, filters: queries.AdminFilter, currency: str, chunk_rows: int = CHUNK_ROWS
 ) -> AsyncIterator[str]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(HEADER)
     # The connection is taken when the response starts, and held until the last row.
     async with db.transaction() as conn:
-        rows = 0
-        async for line in queries.iter_fulfilment_lines(conn, filters=filters, prefetch=chunk_rows):
-            writer.writerow(
-                (
-                    line.order_id,
-                    line.created_at.isoformat(),
-                    line.status,
-                    line.total,
-                    currency,
-                    neutralised(line.email),
-                    neutralised(line.name or ""),
-                    *_address(line.shipping),
-                    *_address(line.billing),
-                    line.product_id,
-                    neutralised(line.product),
-                    line.quantity,
-                    line.unit_price,
-                )
+        lines = queries.iter_fulfilment_lines(conn, filters=filters, prefetch=chunk_rows)
+        rows = (
+            (
+                line.order_id,
+                line.created_at.isoformat(),
+                line.status,
+                line.total,
+                currency,
+                neutralised(line.email),
+                neutralised(line.name or ""),
+                *_address(line.shipping),
+                *_address(line.billing),
+                line.product_id,
+                neutralised(line.product),
+                line.quantity,
+                line.unit_price,
             )
-            rows += 1
-            if rows % chunk_rows == 0:
-                yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
-    yield buffer.getvalue()
+            async for line in lines
+        )
+        async for chunk in chunked(HEADER, rows, chunk_rows=chunk_rows):
+            yield chunk
