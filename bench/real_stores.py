@@ -2,8 +2,8 @@
 
     DATABASE_URL=postgresql://... python bench/real_stores.py [STORES] [--map-dir DIR]
 
-STORES is a folder with one store per subfolder (default: ../shared/real-stores next to the
-repository, when it is there). Each store is imported into the database at DATABASE_URL,
+STORES is a folder with one store per subfolder, each a legacy store as its shop had it
+(a data directory or a db.json). Each store is imported into the database at DATABASE_URL,
 which is emptied before each store: use a scratch database. A mapping file
 `<store name>.toml` in --map-dir is used when present. Not part of the test suite: the
 stores are not ours to copy, so this only reads them where they are.
@@ -53,8 +53,7 @@ async def one(url: str, store: Path, map_file: Path | None) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    default = Path(__file__).resolve().parents[2] / "shared" / "real-stores"
-    parser.add_argument("stores", type=Path, nargs="?", default=default)
+    parser.add_argument("stores", type=Path, help="a folder of stores, one per subfolder")
     parser.add_argument("--map-dir", type=Path, default=None)
     args = parser.parse_args()
     if not args.stores.is_dir():
