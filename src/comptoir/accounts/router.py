@@ -12,13 +12,13 @@ from comptoir.accounts.schemas import (
     ResetRequest,
     VerifyEmail,
 )
-from comptoir.auth import queries as auth_queries
+from comptoir.auth import service as auth_service
 from comptoir.auth.deps import CurrentUser, CustomerDb
 from comptoir.auth.passwords import check_password
 from comptoir.auth.schemas import User
-from comptoir.auth.security import hash_password, verify_password
+from comptoir.auth.security import hash_password
 from comptoir.deps import PublicDb, SettingsDep
-from comptoir.errors import BadRequest, Forbidden
+from comptoir.errors import BadRequest
 from comptoir.ratelimit import limited
 
 router = APIRouter(tags=["account"])
@@ -128,9 +128,7 @@ async def change_email(
 ) -> Accepted:
     """Move the account to a new address: a link goes to the new address, and the change
     happens when it is used (POST /v1/auth/verify-email). Needs the current password."""
-    stored = await db.one(auth_queries.fetch_password_hash, user_id=user.id)
-    if not (await verify_password(stored, body.current_password)).valid:
-        raise Forbidden("The current password is wrong.", field="current_password")
+    await auth_service.check_current_password(db, user_id=user.id, password=body.current_password)
     await service.request_email_change(
         db, user_id=user.id, new_email=body.new_email.strip(), settings=settings
     )
@@ -159,8 +157,6 @@ async def erase_account(body: Erasure, user: CurrentUser, db: CustomerDb) -> Res
     """Erase the caller's account (GDPR, article 17): the email, name and password are
     removed, the orders stay in the shop's books without addresses, everything else of the
     account is deleted, and every token of it stops working. Cannot be undone."""
-    stored = await db.one(auth_queries.fetch_password_hash, user_id=user.id)
-    if not (await verify_password(stored, body.current_password)).valid:
-        raise Forbidden("The current password is wrong.", field="current_password")
+    await auth_service.check_current_password(db, user_id=user.id, password=body.current_password)
     await service.erase(db, user_id=user.id)
     return Response(status_code=204)

@@ -13,7 +13,7 @@ from comptoir.auth.passwords import check_password
 from comptoir.auth.schemas import Login, PasswordChange, Refresh, Register, Token, User
 from comptoir.auth.security import hash_password, issue_token, verify_password
 from comptoir.deps import JwtSecret, PublicDb, RateLimitsDep, SettingsDep
-from comptoir.errors import Forbidden, Unauthorized
+from comptoir.errors import Unauthorized
 from comptoir.ratelimit import client_address, limited
 from comptoir.settings import Settings
 
@@ -206,9 +206,7 @@ async def change_password(
     check_password(
         body.new_password, email=user.email, shop_name=settings.shop_name, field="new_password"
     )
-    stored = await db.one(queries.fetch_password_hash, user_id=user.id)
-    if not (await verify_password(stored, body.current_password)).valid:
-        raise Forbidden("The current password is wrong.", field="current_password")
+    await service.check_current_password(db, user_id=user.id, password=body.current_password)
     await account_service.change_password(
         db,
         user_id=user.id,

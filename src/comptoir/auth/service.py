@@ -1,4 +1,5 @@
-"""Sessions: a login opens one, a refresh rotates its token, a reuse or a logout ends it.
+"""Sessions: a login opens one, a refresh rotates its token, a reuse or a logout ends it;
+and the current-password check that guards an account's changes.
 
 Each use case is one transaction through the door, so that a refresh token is spent and its
 successor written together: a crash between the two cannot leave a customer with a token
@@ -11,8 +12,9 @@ from enum import Enum
 from uuid import UUID
 
 from comptoir.auth import queries
-from comptoir.auth.security import new_refresh_token, refresh_token_digest
+from comptoir.auth.security import new_refresh_token, refresh_token_digest, verify_password
 from comptoir.db.door import Door
+from comptoir.errors import Forbidden
 
 
 @dataclass(frozen=True)
@@ -67,3 +69,12 @@ async def end_session(db: Door, *, session_id: UUID) -> None:
 
 async def end_other_sessions(db: Door, *, user_id: UUID, keep: UUID | None) -> None:
     await db.one(queries.update_other_sessions_revoked, user_id=user_id, keep=keep)
+
+
+async def check_current_password(db: Door, *, user_id: UUID, password: str) -> None:
+    """What a signed-in caller must prove before changing their password or address, or
+    erasing their account. A wrong one is 403, not 401: the caller is still logged in, and
+    clients read 401 as "logged out"."""
+    stored = await db.one(queries.fetch_password_hash, user_id=user_id)
+    if not (await verify_password(stored, password)).valid:
+        raise Forbidden("The current password is wrong.", field="current_password")
