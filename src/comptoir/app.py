@@ -49,13 +49,13 @@ def create_app(settings: Settings, *, url: str | None = None) -> FastAPI:
             settings, url or database_url(settings), observer=app.state.metrics
         )
         app.state.doors = PoolDoors(app.state.pool, rls=settings.rls == "on")
-        sweeper = _start_sweeper(app.state.doors.to(SYSTEM), settings)
+        # The shop's own upkeep, as the system: every order, no customer.
+        system = app.state.doors.to(SYSTEM)
+        sweeper = _start_sweeper(system, settings)
         # Every worker runs a sender; SKIP LOCKED shares the outbox between them.
         stop_mail = asyncio.Event()
         mailer = asyncio.create_task(
-            mail_sender.send_forever(
-                app.state.doors.to(SYSTEM), transport_for(settings), settings, stop_mail
-            )
+            mail_sender.send_forever(system, transport_for(settings), settings, stop_mail)
         )
         try:
             async with app.state.metrics.watching(app.state.pool):

@@ -15,6 +15,7 @@ import ipaddress
 import math
 import time
 from collections.abc import Awaitable, Callable, Iterable
+from typing import NoReturn
 
 import redis.asyncio
 from fastapi import Request
@@ -23,6 +24,7 @@ from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import (
     FixedWindowRateLimiter,
     MovingWindowRateLimiter,
+    RateLimiter,
     SlidingWindowCounterRateLimiter,
 )
 
@@ -68,25 +70,15 @@ class RateLimits:
             return
         await self.refuse(item, scope, client, what="requests")
 
-    async def refuse(self, item: RateLimitItem, *identifiers: str, what: str) -> None:
-        stats = await self.limiter.get_window_stats(item, *identifiers)
-        retry_after = max(1, math.ceil(stats.reset_time - time.time()))
-        raise TooManyRequests(
-            f"Too many {what}: at most {item}. Try again in {retry_after} s.",
-            headers={"Retry-After": str(retry_after)},
-        )
+    async def refuse(self, item: RateLimitItem, *identifiers: str, what: str) -> NoReturn:
+        await _refuse(self.limiter, item, identifiers, what)
 
     async def check_volume(self, item: RateLimitItem, *identifiers: str, what: str) -> None:
         """429 when `item`'s volume is used up. Spent afterwards (`spend_volume`), when the
         request's cost is known: the request that crosses the line still lands."""
         if not self.enabled or await self.volumes.test(item, *identifiers):
             return
-        stats = await self.volumes.get_window_stats(item, *identifiers)
-        retry_after = max(1, math.ceil(stats.reset_time - time.time()))
-        raise TooManyRequests(
-            f"Too many {what}: at most {item}. Try again in {retry_after} s.",
-            headers={"Retry-After": str(retry_after)},
-        )
+        await _refuse(self.volumes, item, identifiers, what)
 
     async def spend_volume(self, item: RateLimitItem, *identifiers: str, cost: int) -> None:
         if not self.enabled or cost <= 0 or await self.volumes.hit(item, *identifiers, cost=cost):
@@ -111,6 +103,18 @@ class RateLimits:
 
     async def marked(self, item: RateLimitItem, *identifiers: str) -> bool:
         return self.enabled and not await self.marks.test(item, *identifiers)
+
+
+async def _refuse(
+    limiter: RateLimiter, item: RateLimitItem, identifiers: tuple[str, ...], what: str
+) -> NoReturn:
+    """429, with the seconds until `limiter`'s window lets `identifiers` in again."""
+    stats = await limiter.get_window_stats(item, *identifiers)
+    retry_after = max(1, math.ceil(stats.reset_time - time.time()))
+    raise TooManyRequests(
+        f"Too many {what}: at most {item}. Try again in {retry_after} s.",
+        headers={"Retry-After": str(retry_after)},
+    )
 
 
 def _trusted(
