@@ -22,7 +22,7 @@ from typing import IO, Any
 import asyncpg
 from argon2 import PasswordHasher
 
-from comptoir.importer import records, staging
+from comptoir.importer import catalog_fields, records, staging
 from comptoir.importer.discover import Unit, discover
 from comptoir.importer.fields import Unusable
 from comptoir.importer.mapping import Mapping
@@ -133,6 +133,7 @@ async def import_store(
                     await stage.run(months, progress)
                 await _store_hashes(conn, passwords)
             await settle(conn, report, months)
+            await catalog_fields.fill(conn)
             await _file_rejects(conn, report)
             async with conn.transaction():  # a savepoint: the cursor needs a transaction
                 async for row in conn.cursor(staging.REJECTS):
