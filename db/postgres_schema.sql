@@ -815,6 +815,8 @@ CREATE INDEX payment_events_order_id_idx ON public.payment_events USING btree (o
 
 CREATE INDEX payment_events_payment_intent_id_idx ON public.payment_events USING btree (payment_intent_id);
 
+CREATE INDEX product_words_word_c_idx ON public.product_words USING btree (word COLLATE "C");
+
 CREATE INDEX product_words_word_idx ON public.product_words USING btree (word);
 
 CREATE INDEX product_words_word_trgm_idx ON public.product_words USING gin (word public.gin_trgm_ops) WITH (fastupdate=off);

@@ -16,7 +16,8 @@ search on folded words of the name, the brand and the categories.
   stored, so it lives in a revision (changing it means a revision that rebuilds the
   column). The search vocabulary (`product_words`) learns the brand and category words too,
   so that a misspelled brand finds its products; the rename trigger now fires on
-  attribute changes as well.
+  attribute changes as well, and a "C"-ordered index serves the search's prefix lookups
+  in it.
 
 Revision ID: 0013
 Revises: 0012
@@ -62,6 +63,10 @@ def upgrade() -> None:
     CREATE INDEX products_visible_attributes_idx ON products USING gin (attributes jsonb_path_ops)
         WHERE active AND deleted_at IS NULL;
 
+    -- The search's prefix lookups: a range on the words in byte order, whatever the
+    -- database's collation.
+    CREATE INDEX product_words_word_c_idx ON product_words (word COLLATE "C");
+
     INSERT INTO product_words (spelling, word)
     SELECT DISTINCT s, fold(s)
     FROM products AS p, name_spellings(product_tags(p.attributes)) AS s
@@ -81,7 +86,7 @@ def downgrade() -> None:
     CREATE TRIGGER products_record_words_on_rename AFTER UPDATE OF name ON products
         FOR EACH ROW WHEN (OLD.name IS DISTINCT FROM NEW.name)
         EXECUTE FUNCTION record_renamed_product_words();
-    DROP INDEX products_visible_attributes_idx, products_visible_name_idx,
+    DROP INDEX product_words_word_c_idx, products_visible_attributes_idx, products_visible_name_idx,
                products_visible_price_idx, products_search_doc_idx, products_sku_key;
     ALTER TABLE products DROP COLUMN search_doc, DROP COLUMN compare_at_price,
                          DROP COLUMN sku, DROP COLUMN images;
