@@ -138,8 +138,8 @@ async def update_refund(
     await conn.execute(
         "UPDATE payments SET refund_status = $2, refund_amount = coalesce(refund_amount, $3),"
         " refund_id = coalesce($4, refund_id)"
-        " WHERE order_id = $1 AND NOT (refund_status IN ('succeeded', 'failed')"
-        "  AND $2 = 'pending')",
+        " WHERE order_id = $1"
+        "  AND NOT (coalesce(refund_status IN ('succeeded', 'failed'), false) AND $2 = 'pending')",
         order_id,
         status,
         amount,

@@ -35,7 +35,7 @@ from uuid import UUID
 
 import asyncpg
 
-from comptoir.db.door import Door
+from comptoir.db.door import SYSTEM, Door, PoolDoors
 from comptoir.errors import Conflict, NotFound
 from comptoir.orders import queries as order_queries
 from comptoir.orders import service as orders
@@ -49,6 +49,8 @@ from comptoir.payments.provider import (
     ProviderRefused,
 )
 from comptoir.payments.schemas import Receipt
+from comptoir.payments.stripe import StripeProvider
+from comptoir.settings import Settings
 
 log = logging.getLogger("comptoir.payments")
 
@@ -91,6 +93,10 @@ async def _record(
     match result:
         case "paid" | "already_paid" | "order_cancelled":
             await set_status("succeeded")
+            # The intent that took the money, if creating it never got its answer back.
+            await queries.update_intent(
+                conn, order_id=order.id, intent_id=event.intent_id, client_secret=None
+            )
             if result == "order_cancelled" and event.provider != "webhook" and payment:
                 if payment.refund_status is None:
                     await queries.update_refund(
@@ -354,3 +360,21 @@ async def reconcile(db: Door, provider: Provider, *, since: datetime, currency: 
         if intent is not None:
             done += await _apply_intent(db, provider, intent, currency)
     return done
+
+
+async def reconcile_at(url: str, settings: Settings, *, since: datetime) -> list[str]:
+    """`comptoir payments reconcile` on the database at `url` (as its owner, a pool of two
+    connections), with the provider the settings configure."""
+    if not settings.stripe_secret_key:
+        raise ValueError(
+            "no payment provider is configured (set COMPTOIR_STRIPE_SECRET_KEY and"
+            " COMPTOIR_STRIPE_WEBHOOK_SECRET)"
+        )
+    provider = StripeProvider(settings)
+    pool = await asyncpg.create_pool(url, min_size=1, max_size=2)
+    try:
+        system = PoolDoors(pool, rls=False).to(SYSTEM)
+        return await reconcile(system, provider, since=since, currency=settings.currency)
+    finally:
+        await pool.close()
+        await provider.close()

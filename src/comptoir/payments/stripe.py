@@ -143,9 +143,11 @@ class StripeProvider:
         options: Any = {"idempotency_key": f"comptoir-refund-{order_id}"}
         return refund_of(await self._call(self._client.v1.refunds.create_async(params, options)))
 
-    async def _call(self, call: Any) -> Any:
+    async def _call(self, call: Any) -> dict[str, Any]:
+        """The SDK's answer as plain JSON (its objects are not dicts), or a seam error."""
         try:
-            return await call
+            answer: dict[str, Any] = (await call).to_dict()
+            return answer
         except (stripe.APIConnectionError, stripe.APIError, stripe.RateLimitError) as exc:
             raise ProviderDown(f"Stripe did not answer: {type(exc).__name__}") from None
         except stripe.StripeError as exc:
