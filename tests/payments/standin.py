@@ -179,13 +179,19 @@ def sign(payload: bytes, secret: str, timestamp: int | None = None) -> str:
     return f"t={t},v1={digest}"
 
 
-@asynccontextmanager
-async def serving(stripe: Stripe) -> AsyncIterator[str]:
-    """The stand-in on an ephemeral loopback port (parallel workers never collide); its
-    base URL."""
-    app = Starlette(routes=[Route("/{path:path}", stripe.handle, methods=["GET", "POST"])])
+def loopback_socket() -> socket.socket:
+    """A socket on an ephemeral loopback port (parallel workers never collide)."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+@asynccontextmanager
+async def serving(stripe: Stripe, sock: socket.socket | None = None) -> AsyncIterator[str]:
+    """The stand-in on `sock` (bound beforehand when its address must be known first), or
+    on an ephemeral loopback port; its base URL."""
+    app = Starlette(routes=[Route("/{path:path}", stripe.handle, methods=["GET", "POST"])])
+    sock = sock or loopback_socket()
     config = uvicorn.Config(app, log_level="warning", lifespan="off", timeout_graceful_shutdown=1)
     server = uvicorn.Server(config)
     # Listening before the server starts: a first request waits in the backlog, never
