@@ -304,7 +304,8 @@ def payments_reconcile(
     url = _guard(c.url, c.debug)
     start = _since(since)
     done = _guard(lambda: asyncio.run(payments.reconcile_at(url, c.settings, since=start)), c.debug)
-    out.print("\n".join(done) if done else "nothing to repair", highlight=False)
+    # One line per repair, never wrapped: cron logs and scripts read them.
+    out.print("\n".join(done) if done else "nothing to repair", highlight=False, soft_wrap=True)
 
 
 @users_app.command("create-admin")
