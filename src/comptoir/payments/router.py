@@ -59,6 +59,7 @@ async def webhook(
     responses={
         401: {"description": "Bad or missing Stripe-Signature, or a stale timestamp"},
         404: {"description": "Stripe is not configured"},
+        422: {"description": "Signed, but not a Stripe event"},
     },
 )
 async def stripe_webhook(
