@@ -76,9 +76,6 @@ def _decide(order: LockedOrder | None, event: ProviderEvent, currency: str) -> s
     return "order_not_payable"
 
 
-OPEN = ("requires_payment", "failed", "canceled")
-
-
 async def _record(
     conn: asyncpg.Connection, order: LockedOrder, event: ProviderEvent, result: str
 ) -> bool:
@@ -103,7 +100,8 @@ async def _record(
                         conn, order_id=order.id, status="pending", amount=order.total_amount,
                         refund_id=None,
                     )  # fmt: skip
-                    return True
+                # Owed (now, or still): asked for after the commit.
+                return payment.refund_status in (None, "pending")
         case "amount_mismatch":
             await set_status("mismatch", unless=("succeeded",))
         case "payment_failed":
