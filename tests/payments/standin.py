@@ -26,7 +26,7 @@ from urllib.parse import parse_qsl
 
 import uvicorn
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -148,7 +148,10 @@ class Stripe:
             answer: Response = Response(body, status, media_type="application/json",
                                         headers={"Idempotent-Replayed": "true"})  # fmt: skip
         else:
-            answer = await self.route(request)
+            try:
+                answer = await self.route(request)
+            except ClientDisconnect:  # the caller died mid-request (chaos): nothing done
+                return Response(status_code=400)
             if key is not None and answer.status_code < 500:
                 self.replies[key] = (answer.status_code, bytes(answer.body))
         if fault == "timeout":  # done at Stripe, the answer lost on the way
