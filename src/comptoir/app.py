@@ -30,10 +30,10 @@ from comptoir.observability.metrics import Metrics
 from comptoir.observability.middleware import Observe
 from comptoir.orders import router as orders
 from comptoir.orders import service as order_service
+from comptoir.payments import providers
 from comptoir.payments import router as payments
 from comptoir.payments import service as payment_service
 from comptoir.payments.provider import Provider
-from comptoir.payments.stripe import StripeProvider
 from comptoir.ratelimit import RateLimits
 from comptoir.secrets_store import kept_secret
 from comptoir.settings import Settings, load_settings
@@ -106,8 +106,7 @@ def create_app(settings: Settings, *, url: str | None = None) -> FastAPI:
         else kept_secret(settings.data_dir, "webhook_secret")
     )
     app.state.rate_limits = RateLimits(settings)
-    # Stripe when its keys are set; otherwise no provider, and checkout works as it did.
-    app.state.payment_provider = StripeProvider(settings) if settings.stripe_secret_key else None
+    app.state.payment_provider = providers.configured(settings)
     app.state.metrics = Metrics()
     install_error_handlers(app)
     install_fault_handlers(app)

@@ -40,7 +40,7 @@ from comptoir.errors import Conflict, NotFound
 from comptoir.orders import queries as order_queries
 from comptoir.orders import service as orders
 from comptoir.orders.queries import LockedOrder
-from comptoir.payments import queries
+from comptoir.payments import providers, queries
 from comptoir.payments.provider import (
     Intent,
     Provider,
@@ -49,7 +49,6 @@ from comptoir.payments.provider import (
     ProviderRefused,
 )
 from comptoir.payments.schemas import Receipt
-from comptoir.payments.stripe import StripeProvider
 from comptoir.settings import Settings
 
 log = logging.getLogger("comptoir.payments")
@@ -363,12 +362,12 @@ async def reconcile(db: Door, provider: Provider, *, since: datetime, currency: 
 async def reconcile_at(url: str, settings: Settings, *, since: datetime) -> list[str]:
     """`comptoir payments reconcile` on the database at `url` (as its owner, a pool of two
     connections), with the provider the settings configure."""
-    if not settings.stripe_secret_key:
+    provider = providers.configured(settings)
+    if provider is None:
         raise ValueError(
             "no payment provider is configured (set COMPTOIR_STRIPE_SECRET_KEY and"
             " COMPTOIR_STRIPE_WEBHOOK_SECRET)"
         )
-    provider = StripeProvider(settings)
     pool = await asyncpg.create_pool(url, min_size=1, max_size=2)
     try:
         system = PoolDoors(pool, rls=False).to(SYSTEM)
