@@ -9,7 +9,7 @@ from comptoir.auth.deps import OptionalUser, StaffDb
 from comptoir.catalog import queries
 from comptoir.catalog.schemas import NewProduct, ProductChanges, ProductPage
 from comptoir.catalog.schemas import Product as ProductModel
-from comptoir.deps import Currency, PublicDb
+from comptoir.deps import Currency, ReadDb
 from comptoir.errors import NotFound
 from comptoir.pagination import Cursor, Limit, decode_offset, decode_time_id
 from comptoir.responses import raw_json
@@ -23,7 +23,7 @@ def _missing() -> NotFound:
 
 @router.get("/v1/products", response_model=ProductPage)
 async def list_products(
-    db: PublicDb, currency: Currency, limit: Limit = 20, cursor: Cursor = None
+    db: ReadDb, currency: Currency, limit: Limit = 20, cursor: Cursor = None
 ) -> Response:
     """Active products, newest first."""
     after = decode_time_id(cursor) if cursor else None
@@ -33,7 +33,7 @@ async def list_products(
 
 @router.get("/v1/products/search", response_model=ProductPage)
 async def search_products(
-    db: PublicDb,
+    db: ReadDb,
     currency: Currency,
     q: Annotated[str, Query(min_length=1, max_length=200, description="Words to look for.")],
     limit: Limit = 20,
@@ -56,7 +56,7 @@ async def search_products(
     responses={404: {"description": "No such product, or hidden"}},
 )
 async def get_product(
-    product_id: UUID, db: PublicDb, currency: Currency, user: OptionalUser
+    product_id: UUID, db: ReadDb, currency: Currency, user: OptionalUser
 ) -> Response:
     """One product. Deleted or inactive products are 404, except for admins."""
     product = await db.one(
