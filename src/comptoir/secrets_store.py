@@ -31,7 +31,9 @@ async def shared_secret(system: Door, data_dir: Path, name: str) -> str:
     # Twice at most: a None means another instance's row landed during the first statement.
     for _ in range(2):
         try:
-            value = await system.one(queries.keep_secret, name=name, candidate=candidate)
+            value = await system.one(queries.fetch_secret, name=name) or await system.one(
+                queries.keep_secret, name=name, candidate=candidate
+            )
         except asyncpg.UndefinedTableError:
             # `serve --no-migrate` on a database behind the code: this instance alone, as
             # before 0015, until the migrations land (/readyz says 503 meanwhile).

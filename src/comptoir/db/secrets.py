@@ -21,3 +21,9 @@ async def keep_secret(conn: asyncpg.Connection, *, name: str, candidate: str) ->
     statement began): ask again."""
     value: str | None = await conn.fetchval(KEEP, name, candidate)
     return value
+
+
+async def fetch_secret(conn: asyncpg.Connection, *, name: str) -> str | None:
+    """The kept secret `name`, if any: asked first, so that a standby (read-only) serves."""
+    value: str | None = await conn.fetchval("SELECT value FROM app_secrets WHERE name = $1", name)
+    return value
