@@ -113,21 +113,78 @@ def pgbouncer(target_port: int, mode: str, users: list[str]) -> Iterator[int]:
 @contextmanager
 def serve(env: dict[str, str], *args: str) -> Iterator[str]:
     """`comptoir serve` on a port of its own; its base URL once /readyz says 200."""
+    with serve_together([env], *args) as (base,):
+        yield base
+
+
+@contextmanager
+def serve_together(envs: list[dict[str, str]], *args: str) -> Iterator[list[str]]:
+    """Several `comptoir serve` started at the same moment (all migrating, if the database
+    needs it); their base URLs once each /readyz says 200."""
+    started: list[tuple[subprocess.Popen[str], str]] = []
+    try:
+        for env in envs:
+            port = free_port()
+            process = subprocess.Popen(
+                [sys.executable, "-m", "comptoir", "serve", "--port", str(port), *args],
+                env={**os.environ, **env},
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            started.append((process, f"http://127.0.0.1:{port}"))
+        for process, base in started:
+            wait_ready(process, base)
+        yield [base for _, base in started]
+    finally:
+        for process, _ in started:
+            process.terminate()
+        for process, _ in started:
+            process.communicate(timeout=60)
+
+
+@contextmanager
+def haproxy(backends: list[str]) -> Iterator[str]:
+    """HAProxy on loopback, round robin over `backends`, each checked on /readyz."""
+    binary = require("haproxy")
+    port = free_port()
+    servers = "".join(
+        f"    server s{i} {base.removeprefix('http://')} check\n" for i, base in enumerate(backends)
+    )
+    with shared_dir() as folder:
+        config = folder / "haproxy.cfg"
+        config.write_text(
+            "defaults\n    mode http\n    timeout connect 5s\n    timeout client 30s\n"
+            "    timeout server 30s\n"
+            f"frontend shop\n    bind 127.0.0.1:{port}\n    default_backend app\n"
+            "backend app\n    balance roundrobin\n    option forwardfor\n"
+            "    option httpchk GET /readyz\n    http-reuse never\n" + servers
+        )
+        process = subprocess.Popen([binary, "-db", "-f", str(config)])
+        try:
+            wait_port(port, process)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+@contextmanager
+def redis_server() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A Redis of the test's own (never the machine's), without persistence."""
+    binary = require("redis-server")
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "comptoir", "serve", "--port", str(port), *args],
-        env={**os.environ, **env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
     )
-    base = f"http://127.0.0.1:{port}"
     try:
-        wait_ready(process, base)
-        yield base
+        wait_port(port, process)
+        yield f"redis://127.0.0.1:{port}/0", process
     finally:
-        process.terminate()
-        process.communicate(timeout=60)
+        if process.poll() is None:
+            process.terminate()
+            process.wait(timeout=30)
 
 
 def wait_ready(process: subprocess.Popen[str], base: str) -> None:
