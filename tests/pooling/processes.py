@@ -101,7 +101,11 @@ def pgbouncer(target_port: int, mode: str, users: list[str]) -> Iterator[int]:
             f"logfile = {folder}/pgbouncer.log\npidfile =\n"
         )
         chown_to_service(folder)
-        process = subprocess.Popen(as_service([binary, str(folder / "pgbouncer.ini")]))
+        process = subprocess.Popen(
+            as_service([binary, str(folder / "pgbouncer.ini")]),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             wait_port(port, process)
             yield port
