@@ -50,7 +50,7 @@ def primary_and_replica() -> Iterator[tuple[Node, Node]]:
         settings = (
             f"port = {primary.port}\nlisten_addresses = '127.0.0.1'\n"
             f"unix_socket_directories = '{folder}'\nfsync = off\nshared_buffers = 32MB\n"
-            "max_connections = 60\n"
+            "max_connections = 200\n"
         )
         with (primary.data / "postgresql.conf").open("a") as conf:
             conf.write(settings)

@@ -27,7 +27,7 @@ from tests.conftest import migrated_database
 from tests.factories import PASSWORD, make_product
 from tests.pooling.processes import pgbouncer, serve
 
-CUSTOMERS = 24
+CUSTOMERS = 16
 
 
 def tcp_port(url: str) -> int:
