@@ -27,6 +27,7 @@ from comptoir.deps import get_doors
 from comptoir.settings import Settings
 from tests.doors import ConnectionDoors
 from tests.factories import Account, make_user, minted
+from tests.session_state import session_state
 
 
 @pytest.fixture(scope="session")
@@ -81,6 +82,15 @@ def database_url(server_url: str) -> Iterator[str]:
 @pytest.fixture
 async def conn(database_url: str) -> AsyncIterator[asyncpg.Connection]:
     connection = await asyncpg.connect(database_url)
+    # Every statement sent on it, the API tests' requests included: none may leave session
+    # state behind (tests/session_state.py).
+    leaving_state: list[str] = []
+
+    def watch(record: asyncpg.connection.LoggedQuery) -> None:
+        if session_state(record.query):
+            leaving_state.append(record.query)
+
+    connection.add_query_logger(watch)
     transaction = connection.transaction()
     await transaction.start()
     try:
@@ -88,6 +98,7 @@ async def conn(database_url: str) -> AsyncIterator[asyncpg.Connection]:
     finally:
         await transaction.rollback()
         await connection.close()
+    assert not leaving_state, f"statements that leave session state: {leaving_state}"
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from comptoir.catalog import router as catalog
 from comptoir.checkout import router as checkout
 from comptoir.db import migrate
 from comptoir.db.door import SYSTEM, Door, PoolDoors
+from comptoir.db.replicas import open_replicas
 from comptoir.db.server import database_url, open_app_pool
 from comptoir.errors import install_error_handlers
 from comptoir.events import router as events
@@ -36,7 +37,7 @@ from comptoir.payments import router as payments
 from comptoir.payments import service as payment_service
 from comptoir.payments.provider import Provider
 from comptoir.ratelimit import RateLimits
-from comptoir.secrets_store import kept_secret
+from comptoir.secrets_store import shared_secret
 from comptoir.settings import Settings, load_settings
 from comptoir.users import router as users
 
@@ -56,6 +57,16 @@ def create_app(settings: Settings, *, url: str | None = None) -> FastAPI:
         app.state.doors = PoolDoors(app.state.pool, rls=settings.rls == "on")
         # The shop's own upkeep, as the system: every order, no customer.
         system = app.state.doors.to(SYSTEM)
+        await _load_secrets(app, system, settings)
+        app.state.replicas = None
+        sampler = None
+        if read_urls := settings.read_url_list():
+            app.state.replicas = await open_replicas(
+                read_urls, app.state.pool, settings, app.state.metrics
+            )
+            sampler = asyncio.create_task(
+                app.state.replicas.sample_forever(settings.read_lag_sample_ms / 1000)
+            )
         sweeper = _start_sweeper(system, settings, app.state.payment_provider)
         # Every worker runs a sender; SKIP LOCKED shares the outbox between them.
         stop_mail = asyncio.Event()
@@ -70,11 +81,13 @@ def create_app(settings: Settings, *, url: str | None = None) -> FastAPI:
             stop_mail.set()
             with suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(mailer), MAIL_STOP_SECONDS)
-            for task in (sweeper, mailer):
+            for task in (sweeper, mailer, sampler):
                 if task is not None:
                     task.cancel()
                     with suppress(asyncio.CancelledError):
                         await task
+            if app.state.replicas is not None:
+                await app.state.replicas.close()
             await app.state.pool.close()
             await app.state.rate_limits.close()
             if app.state.payment_provider is not None:
@@ -97,16 +110,6 @@ def create_app(settings: Settings, *, url: str | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.head_revision = migrate.head_revision()
-    app.state.jwt_secret = (
-        settings.jwt_secret.get_secret_value()
-        if settings.jwt_secret
-        else kept_secret(settings.data_dir, "jwt_secret")
-    )
-    app.state.webhook_secret = (
-        settings.webhook_secret.get_secret_value()
-        if settings.webhook_secret
-        else kept_secret(settings.data_dir, "webhook_secret")
-    )
     app.state.rate_limits = RateLimits(settings)
     app.state.payment_provider = providers.configured(settings)
     app.state.metrics = Metrics()
@@ -152,6 +155,22 @@ def create_app(settings: Settings, *, url: str | None = None) -> FastAPI:
     ):
         app.include_router(module.router)
     return app
+
+
+async def _load_secrets(app: FastAPI, system: Door, settings: Settings) -> None:
+    """The signing secrets: the operator's, or else the ones every instance shares
+    (comptoir.secrets_store); the JWT's previous ones still verify after a rotation."""
+    app.state.jwt_secret = (
+        settings.jwt_secret.get_secret_value()
+        if settings.jwt_secret
+        else await shared_secret(system, settings.data_dir, "jwt_secret")
+    )
+    app.state.jwt_keys = (app.state.jwt_secret, *settings.previous_jwt_secrets())
+    app.state.webhook_secret = (
+        settings.webhook_secret.get_secret_value()
+        if settings.webhook_secret
+        else await shared_secret(system, settings.data_dir, "webhook_secret")
+    )
 
 
 def _start_sweeper(

@@ -21,7 +21,7 @@ from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
 from comptoir.auth.passwords import broken_rule
-from comptoir.db import maintain, migrate, partitions, schema, stats
+from comptoir.db import direct, maintain, migrate, partitions, schema, stats
 from comptoir.db.server import database_url
 from comptoir.demo import seed
 from comptoir.importer import inspect as store_inspect
@@ -135,11 +135,17 @@ def serve(
     port = port or settings.port
     workers = workers or settings.workers
     url = _guard(c.url, c.debug)
-    if not no_migrate:
-        _guard(lambda: migrate.upgrade(url), c.debug)
-    # Before the workers start, once: analytics partitions ahead, strays moved (docs/events.md).
-    for line in _guard(lambda: asyncio.run(partitions.prepare_at_start(url)), c.debug):
-        out.print(line, highlight=False)
+    if _guard(lambda: asyncio.run(direct.is_standby(url)), c.debug):
+        # A standby serves reads; writes answer 503 "read-only". The primary's own
+        # instances migrate and look after the partitions.
+        out.print("DATABASE_URL is a standby (read-only): no migrations, no upkeep here")
+    else:
+        if not no_migrate:
+            _guard(lambda: migrate.upgrade(url), c.debug)
+        # Before the workers start, once: analytics partitions ahead, strays moved
+        # (docs/events.md).
+        for line in _guard(lambda: asyncio.run(partitions.prepare_at_start(url)), c.debug):
+            out.print(line, highlight=False)
     shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host  # noqa: S104
     out.print(f"Comptoir on http://{shown}:{port} — API docs at http://{shown}:{port}/docs")
     # Workers are separate processes that read their settings from the environment: hand

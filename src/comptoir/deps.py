@@ -7,15 +7,18 @@ caller-bound doors that need a signed-in user (`CustomerDb`, `StaffDb`) are in
 `comptoir.auth.deps`, beside the user they are bound to.
 """
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 import asyncpg
 from fastapi import Depends, Request
+from limits import parse
 
 from comptoir.db.door import PUBLIC, SYSTEM, Door, Doors
+from comptoir.db.replicas import Replicas
 from comptoir.observability.metrics import Metrics
 from comptoir.payments.provider import Provider
-from comptoir.ratelimit import RateLimits
+from comptoir.ratelimit import RateLimits, client_address
 from comptoir.settings import Settings
 
 # The dependencies are `async def`: FastAPI runs a plain `def` one in a worker thread, a hop
@@ -43,6 +46,16 @@ async def get_jwt_secret(request: Request) -> str:
 
 
 JwtSecret = Annotated[str, Depends(get_jwt_secret)]
+
+
+async def get_jwt_keys(request: Request) -> tuple[str, ...]:
+    """The keys a token may be signed with: the secret, then the previous ones still
+    accepted after a rotation (COMPTOIR_JWT_PREVIOUS_SECRETS)."""
+    keys: tuple[str, ...] = request.app.state.jwt_keys
+    return keys
+
+
+JwtKeys = Annotated[tuple[str, ...], Depends(get_jwt_keys)]
 
 
 async def get_webhook_secret(request: Request) -> str:
@@ -76,6 +89,26 @@ async def get_rate_limits(request: Request) -> RateLimits:
 
 
 RateLimitsDep = Annotated[RateLimits, Depends(get_rate_limits)]
+
+
+async def get_client_address(request: Request, limits: RateLimitsDep) -> str:
+    """The calling client's address, believing X-Forwarded-For from the trusted proxies
+    only (comptoir.ratelimit.client_address)."""
+    return client_address(request, limits.proxies)
+
+
+ClientAddress = Annotated[str, Depends(get_client_address)]
+
+
+def limited(scope: str, limit: Callable[[Settings], str]) -> Callable[..., Awaitable[None]]:
+    """A dependency that counts one hit of `scope` for the calling client address."""
+
+    async def dependency(
+        limits: RateLimitsDep, settings: SettingsDep, address: ClientAddress
+    ) -> None:
+        await limits.check(parse(limit(settings)), scope, address)
+
+    return dependency
 
 
 async def get_pool(request: Request) -> asyncpg.Pool:
@@ -114,7 +147,23 @@ async def get_system_db(doors: DoorsDep) -> Door:
     return doors.to(SYSTEM)
 
 
+async def get_replicas(request: Request) -> Replicas | None:
+    """The read replicas (COMPTOIR_READ_DATABASE_URLS), if any; tests' apps have none."""
+    replicas: Replicas | None = getattr(request.app.state, "replicas", None)
+    return replicas
+
+
+async def get_read_db(request: Request, doors: DoorsDep) -> Door:
+    """The public door for reads that may be a moment behind (the catalog, search): on a
+    replica when COMPTOIR_READ_DATABASE_URLS names some, else the public door."""
+    replicas = await get_replicas(request)
+    public = doors.to(PUBLIC)
+    return public if replicas is None else replicas.to(PUBLIC, public)
+
+
 # Anyone: what the catalog shows, what anonymous requests write.
 PublicDb = Annotated[Door, Depends(get_public_db)]
+# Anyone, reading what may come from a replica: the catalog, search, product pages.
+ReadDb = Annotated[Door, Depends(get_read_db)]
 # The payment provider and the shop's own upkeep: every order, no customer.
 SystemDb = Annotated[Door, Depends(get_system_db)]

@@ -12,14 +12,16 @@ any server, and is idempotent (uvicorn's answer is not a trusted proxy).
 """
 
 import ipaddress
+import logging
 import math
 import time
-from collections.abc import Awaitable, Callable, Iterable
-from typing import NoReturn
+from collections.abc import Awaitable, Iterable, Sequence
+from typing import Literal, NoReturn
 
 import redis.asyncio
+import redis.exceptions
 from fastapi import Request
-from limits import RateLimitItem, parse
+from limits import RateLimitItem
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import (
     FixedWindowRateLimiter,
@@ -28,8 +30,10 @@ from limits.aio.strategies import (
     SlidingWindowCounterRateLimiter,
 )
 
-from comptoir.errors import AppError
+from comptoir.errors import AppError, ServiceUnavailable
 from comptoir.settings import Settings
+
+log = logging.getLogger("comptoir.ratelimit")
 
 
 class TooManyRequests(AppError):
@@ -37,14 +41,32 @@ class TooManyRequests(AppError):
     title = "Too Many Requests"
 
 
+class RateLimitStoreDown(ServiceUnavailable):
+    """Redis does not answer and COMPTOIR_REDIS_FAILURE is `closed`."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The rate-limit store does not answer: this request cannot be counted. Retry shortly.",
+            headers={"Retry-After": "5"},
+        )
+
+
+# What a Redis that is down or unreachable raises (limits passes redis-py's errors on).
+STORE_ERRORS = (redis.exceptions.RedisError, OSError, TimeoutError)
+
+
 class RateLimits:
     def __init__(self, settings: Settings) -> None:
         self.enabled = settings.rate_limits == "on"
+        self.fail_open = settings.redis_failure == "open"
         self.redis: redis.asyncio.ConnectionPool | None = None
         self.storage: Storage = MemoryStorage()
         if settings.redis_url:
-            # Our own connection pool, so that shutdown can close it.
-            self.redis = redis.asyncio.ConnectionPool.from_url(settings.redis_url)
+            # Our own connection pool, so that shutdown can close it; bounded waits, so that
+            # a Redis that hangs costs a request 2 s, not the client's patience.
+            self.redis = redis.asyncio.ConnectionPool.from_url(
+                settings.redis_url, socket_timeout=2, socket_connect_timeout=2
+            )
             self.storage = RedisStorage(
                 f"async+{settings.redis_url}",
                 implementation="redispy",
@@ -63,10 +85,30 @@ class RateLimits:
         if self.redis is not None:
             await self.redis.aclose()
 
+    async def store_state(self) -> Literal["memory", "up", "down"]:
+        """For /readyz's body: where the counters live, and whether that answers."""
+        if self.redis is None:
+            return "memory"
+        try:
+            answers = await self.storage.check()
+        except STORE_ERRORS:
+            answers = False
+        return "up" if answers else "down"
+
+    async def _ask(self, question: Awaitable[bool], if_down: bool) -> bool:
+        """The store's answer; when Redis is down, `if_down` (fail open) or a 503."""
+        try:
+            return await question
+        except STORE_ERRORS:
+            if self.fail_open:
+                log.warning("rate-limit store down: request let through uncounted")
+                return if_down
+            raise RateLimitStoreDown() from None
+
     async def check(self, item: RateLimitItem, scope: str, client: str) -> None:
         if not self.enabled:
             return
-        if await self.limiter.hit(item, scope, client):
+        if await self._ask(self.limiter.hit(item, scope, client), if_down=True):
             return
         await self.refuse(item, scope, client, what="requests")
 
@@ -76,12 +118,14 @@ class RateLimits:
     async def check_volume(self, item: RateLimitItem, *identifiers: str, what: str) -> None:
         """429 when `item`'s volume is used up. Spent afterwards (`spend_volume`), when the
         request's cost is known: the request that crosses the line still lands."""
-        if not self.enabled or await self.volumes.test(item, *identifiers):
+        if not self.enabled or await self._ask(self.volumes.test(item, *identifiers), True):
             return
         await _refuse(self.volumes, item, identifiers, what)
 
     async def spend_volume(self, item: RateLimitItem, *identifiers: str, cost: int) -> None:
-        if not self.enabled or cost <= 0 or await self.volumes.hit(item, *identifiers, cost=cost):
+        if not self.enabled or cost <= 0:
+            return
+        if await self._ask(self.volumes.hit(item, *identifiers, cost=cost), if_down=True):
             return
         # More than is left: `hit` refuses and counts nothing, so fill what is left; the
         # next request is then refused until the window moves on.
@@ -91,18 +135,22 @@ class RateLimits:
 
     async def spent(self, item: RateLimitItem, *identifiers: str) -> bool:
         """Whether `item`'s budget is used up, without counting a hit."""
-        return self.enabled and not await self.limiter.test(item, *identifiers)
+        if not self.enabled:
+            return False
+        return not await self._ask(self.limiter.test(item, *identifiers), if_down=True)
 
     async def count(self, item: RateLimitItem, *identifiers: str) -> None:
         if self.enabled:
-            await self.limiter.hit(item, *identifiers)
+            await self._ask(self.limiter.hit(item, *identifiers), if_down=True)
 
     async def mark(self, item: RateLimitItem, *identifiers: str) -> None:
         if self.enabled:
-            await self.marks.hit(item, *identifiers)
+            await self._ask(self.marks.hit(item, *identifiers), if_down=True)
 
     async def marked(self, item: RateLimitItem, *identifiers: str) -> bool:
-        return self.enabled and not await self.marks.test(item, *identifiers)
+        if not self.enabled:
+            return False
+        return not await self._ask(self.marks.test(item, *identifiers), if_down=True)
 
 
 async def _refuse(
@@ -117,9 +165,10 @@ async def _refuse(
     )
 
 
-def _trusted(
-    address: str, proxies: Iterable[ipaddress.IPv4Network | ipaddress.IPv6Network]
-) -> bool:
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _trusted(address: str, proxies: Iterable[Network]) -> bool:
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
@@ -127,9 +176,8 @@ def _trusted(
     return any(ip in network for network in proxies)
 
 
-def client_address(request: Request) -> str:
+def client_address(request: Request, proxies: Sequence[Network]) -> str:
     peer = request.client.host if request.client else "unknown"
-    proxies = request.app.state.rate_limits.proxies
     if not proxies or not _trusted(peer, proxies):
         return str(peer)
     hops = [
@@ -143,14 +191,3 @@ def client_address(request: Request) -> str:
             return hop
     # Only proxies on the way (or no header): the first of them is as close as we get.
     return hops[0] if hops else str(peer)
-
-
-def limited(scope: str, limit: Callable[[Settings], str]) -> Callable[[Request], Awaitable[None]]:
-    """A dependency that counts one hit of `scope` for the calling client address."""
-
-    async def dependency(request: Request) -> None:
-        limits: RateLimits = request.app.state.rate_limits
-        item = parse(limit(request.app.state.settings))
-        await limits.check(item, scope, client_address(request))
-
-    return dependency

@@ -120,6 +120,45 @@ class Settings(BaseSettings):
     )
     stripe_timeout_seconds: Annotated[float, Field(gt=0, le=80)] = 10.0
     stripe_max_network_retries: Annotated[int, Field(ge=0, le=5)] = 2
+    # Past one machine (docs/deployment.md). `pgbouncer`: the app's URL goes through a
+    # pooler in transaction mode, so no startup parameters (the timeouts are the role's own,
+    # checked at start) and no statement cache, unless COMPTOIR_STATEMENT_CACHE_SIZE says
+    # otherwise (PgBouncer 1.21+ with max_prepared_statements tracks the names itself).
+    pooler: Literal["none", "pgbouncer"] = "none"
+    statement_cache_size: Annotated[int | None, Field(ge=0, le=10_000)] = None
+    # Streaming replicas for the catalog, search and analytics reads, comma separated; past
+    # this much replay lag (bytes of WAL behind the primary, sampled every
+    # COMPTOIR_READ_LAG_SAMPLE_MS) a replica's reads go to the primary.
+    read_database_urls: str = ""
+    read_max_lag_bytes: Annotated[int, Field(ge=0)] = 16 * 1024 * 1024
+    read_lag_sample_ms: Annotated[int, Field(ge=50, le=60_000)] = 1000
+    # Verification keys still accepted after a rotation of COMPTOIR_JWT_SECRET, comma
+    # separated: tokens signed with them stay valid until they expire.
+    jwt_previous_secrets: SecretStr | None = None
+    # When Redis does not answer: `closed` refuses the rate-limited endpoints with 503,
+    # `open` lets them through uncounted (docs/operations.md, "Rate limits").
+    redis_failure: Literal["closed", "open"] = "closed"
+
+    @field_validator("read_database_urls")
+    @classmethod
+    def _read_urls(cls, value: str) -> str:
+        for item in split_list(value):
+            cls._postgres_url(item)
+        return value
+
+    def read_url_list(self) -> list[str]:
+        return split_list(self.read_database_urls)
+
+    def previous_jwt_secrets(self) -> list[str]:
+        if self.jwt_previous_secrets is None:
+            return []
+        return split_list(self.jwt_previous_secrets.get_secret_value())
+
+    def cache_size(self) -> int:
+        """asyncpg's statement cache: off behind a pooler unless said otherwise."""
+        if self.statement_cache_size is not None:
+            return self.statement_cache_size
+        return 0 if self.pooler == "pgbouncer" else 100
 
     @field_validator("database_url", "app_database_url")
     @classmethod

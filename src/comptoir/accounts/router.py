@@ -17,9 +17,8 @@ from comptoir.auth.deps import CurrentUser, CustomerDb
 from comptoir.auth.passwords import check_password
 from comptoir.auth.schemas import User
 from comptoir.auth.security import hash_password
-from comptoir.deps import PublicDb, SettingsDep
+from comptoir.deps import PublicDb, SettingsDep, limited
 from comptoir.errors import BadRequest
-from comptoir.ratelimit import limited
 
 router = APIRouter(tags=["account"])
 

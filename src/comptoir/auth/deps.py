@@ -3,14 +3,14 @@
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from comptoir.auth import queries
 from comptoir.auth.schemas import User
 from comptoir.auth.security import Claims, read_token
 from comptoir.db.door import Door, customer
-from comptoir.deps import DoorsDep, JwtSecret, PublicDb
+from comptoir.deps import DoorsDep, JwtKeys, PublicDb, get_replicas
 from comptoir.errors import Forbidden, Unauthorized
 
 bearer = HTTPBearer(auto_error=False, description="The access_token from /v1/auth/login.")
@@ -24,12 +24,12 @@ class Caller:
 
 async def get_caller(
     db: PublicDb,
-    jwt_secret: JwtSecret,
+    jwt_keys: JwtKeys,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Caller:
     if credentials is None:
         raise Unauthorized("Authentication required: send Authorization: Bearer <token>.")
-    claims = read_token(jwt_secret, credentials.credentials)
+    claims = read_token(jwt_keys, credentials.credentials)
     if claims is None:
         raise Unauthorized()
     user = await db.one(
@@ -61,14 +61,14 @@ AdminUser = Annotated[User, Depends(get_admin)]
 
 async def get_optional_user(
     db: PublicDb,
-    jwt_secret: JwtSecret,
+    jwt_keys: JwtKeys,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> User | None:
     """On public routes a token only widens what is shown; a bad one counts as none."""
     if credentials is None:
         return None
     try:
-        return (await get_caller(db, jwt_secret, credentials)).user
+        return (await get_caller(db, jwt_keys, credentials)).user
     except Unauthorized:
         return None
 
@@ -84,7 +84,17 @@ async def get_staff_db(doors: DoorsDep, admin: AdminUser) -> Door:
     return doors.to(customer(admin.id, admin.role))
 
 
+async def get_staff_read_db(request: Request, doors: DoorsDep, admin: AdminUser) -> Door:
+    """The back office's door for analytics reads: on a replica when there are some. The
+    admin's token was checked on the primary, as every token is."""
+    replicas = await get_replicas(request)
+    staff = doors.to(customer(admin.id, admin.role))
+    return staff if replicas is None else replicas.to(customer(admin.id, admin.role), staff)
+
+
 # A signed-in caller: their own rows (and, for an admin, the back office's).
 CustomerDb = Annotated[Door, Depends(get_customer_db)]
 # An admin: the back office's rows; 401 without a token, 403 for a customer.
 StaffDb = Annotated[Door, Depends(get_staff_db)]
+# An admin reading analytics, which may come from a replica.
+StaffReadDb = Annotated[Door, Depends(get_staff_read_db)]

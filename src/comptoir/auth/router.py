@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Response
 from limits import parse
 
 from comptoir.accounts import service as account_service
@@ -12,9 +12,8 @@ from comptoir.auth.deps import CurrentCaller, CurrentUser
 from comptoir.auth.passwords import check_password
 from comptoir.auth.schemas import Login, PasswordChange, Refresh, Register, Token, User
 from comptoir.auth.security import hash_password, issue_token, verify_password
-from comptoir.deps import JwtSecret, PublicDb, RateLimitsDep, SettingsDep
+from comptoir.deps import ClientAddress, JwtSecret, PublicDb, RateLimitsDep, SettingsDep, limited
 from comptoir.errors import Unauthorized
-from comptoir.ratelimit import client_address, limited
 from comptoir.settings import Settings
 
 router = APIRouter(tags=["auth"])
@@ -80,7 +79,7 @@ async def register(body: Register, settings: SettingsDep, db: PublicDb) -> Respo
 )
 async def login(
     body: Login,
-    request: Request,
+    address: ClientAddress,
     db: PublicDb,
     settings: SettingsDep,
     limits: RateLimitsDep,
@@ -91,7 +90,7 @@ async def login(
     failures = parse(settings.login_account_rate_limit)
     # Keyed by the email as typed (normalised), known or not: an unknown email meets the
     # same limit, so a 429 tells nothing about which accounts exist.
-    account, address = body.email.casefold(), client_address(request)
+    account = body.email.casefold()
     # Only failures count, and an address the account logged in from within 30 days is
     # never refused for the account's sake (its own per-address limit still applies): a
     # botnet's guesses at one account stop at the limit, but an attacker who spends it

@@ -12,7 +12,9 @@ import hashlib
 import secrets
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID, uuid4
 
 import bcrypt
@@ -150,15 +152,27 @@ def refresh_token_digest(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
 
 
-def read_token(secret: str, token: str) -> Claims | None:
-    """The token's claims, or None when it is forged, expired or malformed."""
+def read_token(keys: Sequence[str], token: str) -> Claims | None:
+    """The token's claims, or None when it is forged, expired or malformed. `keys`: the
+    signing secret first, then the previous ones still accepted after a rotation."""
+    for key in keys:
+        try:
+            payload = jwt.decode(
+                token,
+                key,
+                algorithms=[ALGORITHM],  # pinned: never trust the token's own "alg"
+                options={"require": ["sub", "gen", "jti", "iat", "exp"]},
+            )
+        except jwt.InvalidSignatureError:
+            continue
+        except jwt.PyJWTError:
+            return None
+        return _claims(payload)
+    return None
+
+
+def _claims(payload: dict[str, Any]) -> Claims | None:
     try:
-        payload = jwt.decode(
-            token,
-            secret,
-            algorithms=[ALGORITHM],  # pinned: never trust the token's own "alg"
-            options={"require": ["sub", "gen", "jti", "iat", "exp"]},
-        )
         return Claims(
             user_id=UUID(payload["sub"]),
             generation=int(payload["gen"]),
@@ -166,5 +180,5 @@ def read_token(secret: str, token: str) -> Claims | None:
             expires_at=int(payload["exp"]),
             session_id=UUID(payload["sid"]) if "sid" in payload else None,
         )
-    except (jwt.PyJWTError, ValueError, TypeError):
+    except (KeyError, ValueError, TypeError):
         return None

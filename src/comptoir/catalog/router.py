@@ -23,7 +23,7 @@ from comptoir.catalog.schemas import (
     Suggestions,
 )
 from comptoir.catalog.schemas import Product as ProductModel
-from comptoir.deps import Currency, PublicDb
+from comptoir.deps import Currency, ReadDb
 from comptoir.errors import Conflict, NotFound, Unprocessable
 from comptoir.pagination import Cursor, Limit, decode_offset
 from comptoir.responses import raw_json
@@ -51,7 +51,7 @@ def _missing() -> NotFound:
     ],
 )
 async def list_products(
-    db: PublicDb,
+    db: ReadDb,
     currency: Currency,
     attributes: AttributeFilters,
     sort: Literal["newest", "price_asc", "price_desc", "name"] = "newest",
@@ -91,7 +91,7 @@ async def list_products(
     dependencies=[known_parameters("q", "limit", "cursor")],
 )
 async def search_products(
-    db: PublicDb, currency: Currency, q: Words, limit: Limit = 20, cursor: Cursor = None
+    db: ReadDb, currency: Currency, q: Words, limit: Limit = 20, cursor: Cursor = None
 ) -> Response:
     """Search on product names, brands and categories, best match first: products with
     every word exactly (a plural or singular counts), then with words that begin like the
@@ -112,7 +112,7 @@ async def search_products(
     dependencies=[known_parameters("q", "limit")],
 )
 async def suggest_products(
-    db: PublicDb,
+    db: ReadDb,
     currency: Currency,
     q: Annotated[str, Query(min_length=1, max_length=100, description="What is typed so far.")],
     limit: Annotated[int, Query(ge=1, le=20, description="How many (1-20).")] = 8,
@@ -134,7 +134,7 @@ async def suggest_products(
     responses={404: {"description": "No such product, or hidden"}},
 )
 async def get_product(
-    product_id: UUID, db: PublicDb, currency: Currency, user: OptionalUser
+    product_id: UUID, db: ReadDb, currency: Currency, user: OptionalUser
 ) -> Response:
     """One product. Deleted or inactive products are 404, except for admins."""
     product = await db.one(

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import asyncpg
 
-from comptoir.db import partitions, stats
+from comptoir.db import direct, partitions, stats
 
 # "maintain" in ASCII: the advisory lock of `db maintain`.
 ADVISORY_LOCK = 0x6D61696E7461696E
@@ -186,7 +186,7 @@ async def run(
     thresholds: Thresholds = Thresholds(),
     step: Callable[[str], None] = lambda _: None,
 ) -> list[str]:
-    conn = await asyncpg.connect(url)
+    conn = await direct.connect_owner(url, "`comptoir db maintain`")
     try:
         return await maintain(
             conn,

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import asyncpg
 
+from comptoir.db import direct
+
 log = logging.getLogger("comptoir.db.partitions")
 
 # "comptoir" in ASCII: the advisory lock of partition upkeep.
@@ -175,7 +177,7 @@ def _commit_file(partial: Path, path: Path) -> None:
 async def prepare_at_start(url: str, *, months_ahead: int = 3) -> list[str]:
     """What `comptoir serve` runs before its workers start: partitions ahead, DEFAULT drained
     (never retention: dropping data is for `comptoir db maintain`, run on purpose)."""
-    conn = await asyncpg.connect(url)
+    conn = await direct.connect_owner(url, "partition upkeep at start")
     try:
         return await maintain_partitions(conn, months_ahead=months_ahead)
     except (asyncpg.UndefinedFunctionError, asyncpg.UndefinedTableError):

@@ -81,9 +81,68 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
     rolls back a transaction left open."""
 
 
+# What every session of the app's pool must run with. Direct, these are startup parameters;
+# behind PgBouncer (which refuses startup parameters it does not track, or drops them when
+# told to ignore them) they must be the role's own, and the pool checks that they are.
+IDLE_IN_TRANSACTION_MS = 60_000
+
+
+def _session_settings(settings: Settings) -> dict[str, str]:
+    return {
+        "default_transaction_isolation": "read committed",
+        "statement_timeout": str(settings.statement_timeout_ms),
+        # A session that dies inside a transaction must not hold its locks for ever.
+        "idle_in_transaction_session_timeout": str(IDLE_IN_TRANSACTION_MS),
+    }
+
+
+def _pooled_session_settings(settings: Settings) -> dict[str, str]:
+    # JIT off too: asyncpg turns it off for its type introspection and back on after, two
+    # statements that a transaction pooler may send to two server sessions. With the role's
+    # JIT off, the first changes nothing and the second is not sent. (JIT only pays off on
+    # long analytic queries, not on a shop's short ones.)
+    return {**_session_settings(settings), "jit": "off"}
+
+
+class PoolerSettingsMissing(RuntimeError):
+    """Behind a pooler, the role's own settings differ from what the app needs."""
+
+
+SHOW_SESSION = "SELECT name, setting FROM pg_settings WHERE name = ANY($1::text[]) ORDER BY name"
+
+
+async def check_pooled_session(pool: asyncpg.Pool, settings: Settings) -> None:
+    """Behind a pooler, refuse to serve with timeouts other than the settings': a statement
+    without a timeout would hold a server connection that every instance shares."""
+    wanted = _pooled_session_settings(settings)
+    async with pool.acquire() as conn:
+        user = await conn.fetchval("SELECT current_user")
+        rows = await conn.fetch(SHOW_SESSION, list(wanted))
+    found = {row["name"]: row["setting"] for row in rows}
+    wrong = {name: value for name, value in wanted.items() if found.get(name) != value}
+    if wrong:
+        fixes = "; ".join(
+            f"ALTER ROLE {user} SET {name} = '{value}'" for name, value in sorted(wrong.items())
+        )
+        raise PoolerSettingsMissing(
+            f"COMPTOIR_POOLER=pgbouncer: the app cannot pass its session settings through "
+            f"the pooler, so they must be the role's own, and {user} has "
+            + ", ".join(f"{name}={found.get(name)}" for name in sorted(wrong))
+            + f". Run, as the database owner: {fixes}; then start again."
+        )
+
+
 async def open_pool(
-    url: str, settings: Settings, observer: PoolObserver | None = None
+    url: str,
+    settings: Settings,
+    observer: PoolObserver | None = None,
+    *,
+    check_session: bool = True,
 ) -> asyncpg.Pool:
+    pooled = settings.pooler == "pgbouncer"
+    server_settings = {"application_name": "comptoir", "timezone": "UTC"}
+    if not pooled:
+        server_settings |= _session_settings(settings)
     pool = BoundedPool(
         url,
         wait=settings.pool_wait_ms / 1000,
@@ -96,16 +155,18 @@ async def open_pool(
         connection_class=asyncpg.Connection,
         record_class=asyncpg.Record,
         reset=_keep_session,
-        server_settings={
-            "application_name": "comptoir",
-            "default_transaction_isolation": "read committed",
-            "statement_timeout": str(settings.statement_timeout_ms),
-            # A session that dies inside a transaction must not hold its locks for ever.
-            "idle_in_transaction_session_timeout": "60000",
-            "timezone": "UTC",
-        },
+        # asyncpg names its cached statements alike in every process: through a pooler in
+        # transaction mode one process would run another's (docs/deployment.md).
+        statement_cache_size=settings.cache_size(),
+        server_settings=server_settings,
     )
     # asyncpg's create_pool does this same await; the class is ours so that every
     # acquisition is bounded.
     await pool
+    if pooled and check_session:
+        try:
+            await check_pooled_session(pool, settings)
+        except BaseException:
+            await pool.close()
+            raise
     return pool

@@ -20,13 +20,14 @@ def database_url(settings: Settings) -> str:
 
 
 def app_database_url(settings: Settings, url: str) -> str:
-    """Where the app's pool connects: `url` itself with RLS off (the schema's owner, as
-    before); with RLS on, COMPTOIR_APP_DATABASE_URL, or else `url` as comptoir_app without
-    a password (the embedded server and local `trust` setups)."""
-    if settings.rls == "off":
-        return url
+    """Where the app's pool connects: COMPTOIR_APP_DATABASE_URL when set, in both RLS
+    modes (a pooler in front of the API while owner work goes direct); else `url` itself
+    with RLS off (the schema's owner, as before), and with RLS on `url` as comptoir_app
+    without a password (the embedded server and local `trust` setups)."""
     if settings.app_database_url:
         return settings.app_database_url
+    if settings.rls == "off":
+        return url
     parts = urlsplit(url)
     host = parts.netloc.rpartition("@")[2]
     return urlunsplit(parts._replace(netloc=f"{APP_ROLE}@{host}"))

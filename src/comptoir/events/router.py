@@ -10,9 +10,9 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from limits import parse
 from pydantic import AwareDatetime
 
-from comptoir.auth.deps import OptionalUser, StaffDb
+from comptoir.auth.deps import OptionalUser, StaffDb, StaffReadDb
 from comptoir.db.door import PUBLIC, customer
-from comptoir.deps import DoorsDep, RateLimitsDep, SettingsDep
+from comptoir.deps import ClientAddress, DoorsDep, RateLimitsDep, SettingsDep, limited
 from comptoir.errors import Responses, Unprocessable
 from comptoir.events import queries
 from comptoir.events.schemas import (
@@ -25,7 +25,6 @@ from comptoir.events.schemas import (
 )
 from comptoir.pagination import Cursor, Limit, decode_time_id
 from comptoir.periods import period
-from comptoir.ratelimit import client_address, limited
 from comptoir.responses import raw_json
 
 router = APIRouter(tags=["events"])
@@ -99,6 +98,7 @@ def _refused(refusal: queries.Refusal) -> Unprocessable:
 )
 async def record_events(
     request: Request,
+    address: ClientAddress,
     user: OptionalUser,
     doors: DoorsDep,
     settings: SettingsDep,
@@ -109,7 +109,7 @@ async def record_events(
     # Bytes, per client address and from all clients together (requests are counted by
     # `events_limit`): with requests alone, one address could store gigabytes a minute.
     budgets = [
-        (parse(settings.events_bytes_rate_limit), ("events-bytes", client_address(request))),
+        (parse(settings.events_bytes_rate_limit), ("events-bytes", address)),
         (parse(settings.events_bytes_daily_limit), ("events-bytes-all",)),
     ]
     for item, identifiers in budgets:
@@ -206,7 +206,7 @@ async def list_events(
     responses={**ADMIN, 422: {"description": "Period reversed or longer than 366 days"}},
 )
 async def events_summary(
-    db: StaffDb,
+    db: StaffReadDb,
     first_day: Annotated[
         date | None, Query(alias="from", description="First UTC day (default: 29 days ago).")
     ] = None,

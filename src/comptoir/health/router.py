@@ -11,7 +11,15 @@ from fastapi.security import HTTPAuthorizationCredentials
 from comptoir.auth.deps import bearer, get_caller
 from comptoir.db import migrate
 from comptoir.db.pool import PoolExhausted
-from comptoir.deps import HeadRevision, JwtSecret, MetricsDep, PoolDep, PublicDb, SettingsDep
+from comptoir.deps import (
+    HeadRevision,
+    JwtKeys,
+    MetricsDep,
+    PoolDep,
+    PublicDb,
+    RateLimitsDep,
+    SettingsDep,
+)
 from comptoir.errors import Forbidden, Responses, ServiceUnavailable
 
 router = APIRouter(tags=["health"])
@@ -26,30 +34,36 @@ async def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz", responses={503: {"description": "Not ready"}})
-async def readyz(pool: PoolDep, expected: HeadRevision) -> dict[str, str]:
-    """The database answers and its schema is at the latest migration."""
+async def readyz(pool: PoolDep, expected: HeadRevision, limits: RateLimitsDep) -> dict[str, str]:
+    """The database answers and its schema serves this code: at the code's revision, or
+    at a later one that declares this code still served (a rolling deploy, expand first).
+    `redis` says where the rate limits are counted and whether that store answers."""
     try:
         async with asyncio.timeout(3), pool.acquire() as conn:
-            current = await migrate.fetch_revision(conn)
+            schema = await migrate.fetch_schema(conn)
     except PoolExhausted:
         raise
     except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
         # A restarted server leaves dead sessions in the pool: replace them all.
         await pool.expire_connections()
         raise ServiceUnavailable("The database does not answer.", headers=NOT_READY) from None
-    if current != expected:
+    if not schema.serves_code_at(expected):
         raise ServiceUnavailable(
-            f"The schema is at revision {current or 'base'}, the code expects {expected}: "
-            "run `comptoir db upgrade`.",
+            f"The schema is at revision {schema.revision or 'base'}, the code expects "
+            f"{expected}: run `comptoir db upgrade`.",
             headers=NOT_READY,
         )
-    return {"status": "ready", "schema": current}
+    return {
+        "status": "ready",
+        "schema": schema.revision or "base",
+        "redis": await limits.store_state(),
+    }
 
 
 async def get_operator(
     settings: SettingsDep,
     db: PublicDb,
-    jwt_secret: JwtSecret,
+    jwt_keys: JwtKeys,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> None:
     """The scraper's COMPTOIR_METRICS_TOKEN (no database needed: metrics stay readable while
@@ -58,7 +72,7 @@ async def get_operator(
     if credentials and token:
         if hmac.compare_digest(credentials.credentials.encode(), token.get_secret_value().encode()):
             return
-    caller = await get_caller(db, jwt_secret, credentials)
+    caller = await get_caller(db, jwt_keys, credentials)
     if caller.user.role != "admin":
         raise Forbidden("Metrics are for operators: the metrics token or an admin's token.")
 

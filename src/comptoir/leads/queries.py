@@ -7,6 +7,7 @@ from uuid import UUID
 
 import asyncpg
 
+from comptoir.db.cursor import fetch_in_batches
 from comptoir.leads.schemas import Lead
 from comptoir.pagination import Arguments, newest_first
 
@@ -73,5 +74,7 @@ async def iter_leads(
     memory at a time. Call inside a transaction (cursors live in one)."""
     args = Arguments()
     where = " AND ".join(filters.where(args)) or "true"
-    async for row in conn.cursor(EXPORT.format(where=where), *args.values, prefetch=prefetch):
+    async for row in fetch_in_batches(
+        conn, EXPORT.format(where=where), *args.values, batch=prefetch
+    ):
         yield Lead.model_construct(**row)  # the columns are the model's, already typed

@@ -7,13 +7,12 @@ from fastapi.responses import Response, StreamingResponse
 from pydantic import AwareDatetime, EmailStr
 
 from comptoir.auth.deps import StaffDb
-from comptoir.deps import PublicDb
+from comptoir.deps import PublicDb, limited
 from comptoir.errors import Responses
 from comptoir.leads import export, queries
 from comptoir.leads.schemas import Lead, LeadIn, LeadPage
 from comptoir.pagination import Cursor, Limit, decode_time_id
 from comptoir.periods import period
-from comptoir.ratelimit import limited
 from comptoir.responses import raw_json
 
 router = APIRouter(tags=["leads"])

@@ -48,6 +48,17 @@ async def _database_away(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _read_only(request: Request, exc: Exception) -> JSONResponse:
+    """A standby given as DATABASE_URL serves reads; a write there is refused, and says so."""
+    request.app.state.metrics.db_errors.labels(sqlstate(exc)).inc()
+    return problem(
+        503,
+        "This node is read-only (a standby): writes go to the primary. Retry shortly.",
+        title=ServiceUnavailable.title,
+        headers={"Retry-After": RETRY_AFTER},
+    )
+
+
 async def _database_error(request: Request, exc: Exception) -> JSONResponse:
     """Any other database error that no domain code turned into an answer: a 500, counted."""
     (await get_metrics(request)).db_errors.labels(sqlstate(exc)).inc()
@@ -73,5 +84,6 @@ async def _interface_error(request: Request, exc: Exception) -> JSONResponse:
 def install_fault_handlers(app: FastAPI) -> None:
     for kind in UNAVAILABLE:
         app.add_exception_handler(kind, _database_away)
+    app.add_exception_handler(asyncpg.ReadOnlySQLTransactionError, _read_only)
     app.add_exception_handler(asyncpg.PostgresError, _database_error)
     app.add_exception_handler(asyncpg.InterfaceError, _interface_error)

@@ -93,6 +93,36 @@ class Metrics:
             registry=r,
         )
 
+        self.reads = Counter(
+            "comptoir_db_reads",
+            "Reads of the replica-eligible routes (catalog, search, analytics), by the node"
+            " that served them: replica, or primary (no replica usable, or a fallback).",
+            ["node"],
+            registry=r,
+        )
+        self.replica_fallbacks = Counter(
+            "comptoir_db_replica_fallbacks",
+            "Reads a replica failed (down, recovery conflict, timeout) and the primary served.",
+            registry=r,
+        )
+        self.replica_lag = Gauge(
+            "comptoir_db_replica_lag_bytes",
+            "Bytes of WAL each replica has yet to replay (-1: not answering), sampled.",
+            ["replica"],
+            multiprocess_mode="max",
+            registry=r,
+        )
+
+    # The replicas' observer (comptoir.db.replicas.ReadObserver).
+    def read_served(self, node: str) -> None:
+        self.reads.labels(node).inc()
+
+    def replica_failed(self) -> None:
+        self.replica_fallbacks.inc()
+
+    def replica_lag_sampled(self, replica: str, lag: int | None) -> None:
+        self.replica_lag.labels(replica).set(-1 if lag is None else lag)
+
     # The pool's observer (comptoir.db.pool.PoolObserver).
     def pool_waited(self, seconds: float) -> None:
         self.pool_wait.observe(seconds)

@@ -9,6 +9,7 @@ from uuid import UUID
 
 import asyncpg
 
+from comptoir.db.cursor import fetch_in_batches
 from comptoir.orders.states import Status
 from comptoir.pagination import Arguments, newest_first
 
@@ -267,7 +268,7 @@ async def iter_fulfilment_lines(
         f" WHERE {where}"
         " ORDER BY o.created_at, o.id, p.name, oi.id"
     )
-    async for row in conn.cursor(query, *args.values, prefetch=prefetch):
+    async for row in fetch_in_batches(conn, query, *args.values, batch=prefetch):
         yield FulfilmentLine(
             order_id=row["id"],
             created_at=row["created_at"],

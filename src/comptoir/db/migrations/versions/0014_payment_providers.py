@@ -1,7 +1,7 @@
 """Payments a provider drives: one payment per order, its refund, and events of every kind.
 
 Revision ID: 0014
-Revises: 0012 (re-chained onto 0013 at merge)
+Revises: 0013
 Create Date: 2026-11-25
 
 `payments` is the order's payment at its provider (Stripe, or the provider-neutral signed
