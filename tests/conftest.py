@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import TypedDict, Unpack
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
@@ -27,6 +28,7 @@ from comptoir.deps import get_doors
 from comptoir.settings import Settings
 from tests.doors import ConnectionDoors
 from tests.factories import Account, make_user, minted
+from tests.pooling.processes import pgbouncer
 from tests.session_state import session_state
 
 
@@ -79,9 +81,25 @@ def database_url(server_url: str) -> Iterator[str]:
         yield url
 
 
+@pytest.fixture(scope="session")
+def api_database_url(database_url: str) -> Iterator[str]:
+    """Where the API tests' connection goes: the run's database, or with
+    COMPTOIR_TEST_VIA_PGBOUNCER=1 (CI's third pass) the same database through a real
+    PgBouncer in transaction mode (one per xdist worker), as a shop behind a pooler runs
+    (docs/deployment.md): each test's requests then travel as one pooled transaction."""
+    if not os.environ.get("COMPTOIR_TEST_VIA_PGBOUNCER"):
+        yield database_url
+        return
+    target = urlsplit(database_url)
+    with pgbouncer(target.port or 5432, "transaction", [target.username or "postgres"]) as port:
+        yield urlunsplit(target._replace(netloc=f"{target.username}@127.0.0.1:{port}"))
+
+
 @pytest.fixture
-async def conn(database_url: str) -> AsyncIterator[asyncpg.Connection]:
-    connection = await asyncpg.connect(database_url)
+async def conn(api_database_url: str, database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    # Behind the pooler, as the app behind one (COMPTOIR_POOLER=pgbouncer): no statement cache.
+    pooled = api_database_url != database_url
+    connection = await asyncpg.connect(api_database_url, statement_cache_size=0 if pooled else 100)
     # Every statement sent on it, the API tests' requests included: none may leave session
     # state behind (tests/session_state.py).
     leaving_state: list[str] = []

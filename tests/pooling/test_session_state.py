@@ -2,8 +2,12 @@
 static half, on every SQL text of the source. The owner commands may, and refuse a pooler."""
 
 import ast
+import os
 from pathlib import Path
 
+import asyncpg
+
+from comptoir.db.direct import through_pooler
 from tests.session_state import session_state
 
 SRC = Path(__file__).parents[2] / "src" / "comptoir"
@@ -58,3 +62,10 @@ def test_the_check_knows_what_leaves_state_and_what_ends_with_the_transaction() 
     ]
     assert [q for q in leaves if not session_state(q)] == []
     assert [q for q in ends if session_state(q)] == []
+
+
+async def test_the_api_tests_run_through_pgbouncer_when_ci_asks(conn: asyncpg.Connection) -> None:
+    """CI's third pass sets COMPTOIR_TEST_VIA_PGBOUNCER: every API test's connection (the
+    `conn` fixture, which the app's doors use) is then a PgBouncer client in transaction
+    mode, which this checks, so that the whole API suite runs through a real pooler."""
+    assert await through_pooler(conn) == bool(os.environ.get("COMPTOIR_TEST_VIA_PGBOUNCER"))
