@@ -106,7 +106,9 @@ async function render() {
     if (error instanceof ApiError && error.status === 401) return;
     main.append(alert(error.message));
   }
+  // Which route the page finished drawing: what a test (or a screen reader's user) waits for.
   main.dataset.ready = page[0];
+  main.dataset.route = location.hash || "#/";
   main.focus({ preventScroll: true });
 }
 
