@@ -105,7 +105,8 @@ def wait(driver: webdriver.Chrome, condition: Any) -> Any:
 
 
 def find(driver: webdriver.Chrome, css: str) -> WebElement:
-    return wait(driver, lambda d: d.find_element(By.CSS_SELECTOR, css))
+    element: WebElement = wait(driver, lambda d: d.find_element(By.CSS_SELECTOR, css))
+    return element
 
 
 def sign_in(driver: webdriver.Chrome, shop: Shop, email: str, password: str) -> None:
@@ -123,10 +124,10 @@ def visit(driver: webdriver.Chrome, shop: Shop, route: str) -> WebElement:
         find(driver, "main[data-ready]")
     target = f"#/{route}"
     driver.get(f"{shop.url}/admin/{target}")
-    return wait(
-        driver,
-        lambda d: d.find_element(By.CSS_SELECTOR, f'main[data-route="{target}"]'),
+    main: WebElement = wait(
+        driver, lambda d: d.find_element(By.CSS_SELECTOR, f'main[data-route="{target}"]')
     )
+    return main
 
 
 def screenshot(driver: webdriver.Chrome, name: str) -> None:
@@ -330,7 +331,7 @@ def test_every_page_draws_without_an_error(browser: webdriver.Chrome, shop: Shop
     # Nothing the page did was refused by the CSP or failed in a script.
     errors = [
         entry["message"]
-        for entry in browser.get_log("browser")
+        for entry in browser.get_log("browser")  # type: ignore[no-untyped-call]
         if entry["level"] == "SEVERE" and "Failed to load resource" not in entry["message"]
     ]
     assert errors == []
