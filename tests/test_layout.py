@@ -30,14 +30,9 @@ def modules() -> list[Path]:
     return sorted(SRC.rglob("*.py"))
 
 
-# The importer is a set-based pipeline whose modules are SQL by role (staging, settle,
-# cutover): the one exception, kept until they move under importer/queries/.
-SQL_PACKAGES = ("db", "importer")
-
-
 def sends_sql_here(path: Path) -> bool:
     relative = path.relative_to(SRC)
-    return relative.name == "queries.py" or relative.parts[0] in SQL_PACKAGES
+    return relative.name == "queries.py" or relative.parts[0] == "db"
 
 
 def sql_calls(path: Path) -> list[str]:

@@ -12,6 +12,7 @@ from comptoir import __version__, openapi
 from comptoir.accounts import router as accounts
 from comptoir.addresses import router as addresses
 from comptoir.auth import router as auth
+from comptoir.auth import security
 from comptoir.backoffice import router as backoffice
 from comptoir.carts import router as carts
 from comptoir.catalog import router as catalog
@@ -48,6 +49,7 @@ def create_app(settings: Settings, *, url: str | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await asyncio.to_thread(security.dummy_hash)  # before the first login needs it
         app.state.pool = await open_app_pool(
             settings, url or database_url(settings), observer=app.state.metrics
         )

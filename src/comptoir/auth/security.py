@@ -7,6 +7,7 @@ and every other request with it.
 """
 
 import asyncio
+import functools
 import hashlib
 import secrets
 import threading
@@ -25,9 +26,15 @@ ALGORITHM = "HS256"
 BCRYPT_PREFIXES = ("$2a$", "$2b$", "$2y$")
 
 _hasher = PasswordHasher()
-# Verified when the email is unknown, so that an unknown email costs the same as a wrong
-# password and response times do not reveal which accounts exist.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+@functools.cache
+def dummy_hash() -> str:
+    """Verified when the email is unknown, so that an unknown email costs the same as a wrong
+    password and response times do not reveal which accounts exist. Made once per process:
+    the app makes it as it starts (so no login pays for it), and commands that never check a
+    password (import-json, db, ...) never spend an argon2id hash on it."""
+    return _hasher.hash(secrets.token_urlsafe(16))
 
 
 @dataclass(frozen=True)
@@ -59,7 +66,7 @@ def _verify(stored: str | None, password: str) -> Verdict:
 
 def _burn(password: str) -> None:
     try:
-        _hasher.verify(_DUMMY_HASH, password)
+        _hasher.verify(dummy_hash(), password)
     except VerificationError:
         pass
 

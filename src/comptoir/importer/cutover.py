@@ -12,14 +12,12 @@ stock level or price, an order's status); carts, leads and events are only added
 """
 
 import json
-from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 
 from comptoir.importer import staging
-from comptoir.importer.report import Report
 
 
 @dataclass(frozen=True)
@@ -94,40 +92,7 @@ ORDER BY src.legacy_id
 """
 
 
-async def before_inserts(conn: asyncpg.Connection, report: Report, collection: str) -> None:
-    """Counts what is new since the last import, before the new rows go in."""
-    target = _target(collection)
-    if not await conn.fetchval(
-        "SELECT EXISTS (SELECT FROM import_sources WHERE collection = $1)", collection
-    ):
-        return  # a first import: nothing to compare with
-    counts = report.cutover.setdefault(collection, Counter(dict.fromkeys(VERDICTS, 0)))
-    counts["added"] = int(await conn.fetchval(ADDED.format(**vars(target))))
-
-
-async def after_inserts(conn: asyncpg.Connection, report: Report, collection: str) -> None:
-    """Updates the rows changed there only, and reports conflicts and gone records."""
-    if collection not in report.cutover:
-        return
-    target = _target(collection)
-    counts = report.cutover[collection]
-    await conn.execute(CLASSIFY.format(**vars(target)))
-    for verdict, n in await conn.fetch("SELECT verdict, count(*) FROM import_cutover GROUP BY 1"):
-        counts[verdict] = n
-    await conn.execute(APPLY.format(**vars(target)))
-    await conn.execute(REMEMBER.format(**vars(target)))
-    for row in await conn.fetch(
-        "SELECT legacy_id, before, after, comptoir FROM import_cutover"
-        " WHERE verdict = 'conflicting' ORDER BY legacy_id"
-    ):
-        report.conflicts.append(_conflict(collection, row))
-    gone = [row[0] for row in await conn.fetch(GONE.format(**vars(target)))]
-    counts["gone"] = len(gone)
-    report.gone[collection] = gone
-    await conn.execute("DROP TABLE import_cutover")
-
-
-def _conflict(collection: str, row: asyncpg.Record) -> dict[str, Any]:
+def conflict(collection: str, row: asyncpg.Record) -> dict[str, Any]:
     before, after = json.loads(row["before"]), json.loads(row["after"])
     keys = sorted(set(before) | set(after))
     changed = {k: [before.get(k), after.get(k)] for k in keys if before.get(k) != after.get(k)}
@@ -136,7 +101,7 @@ def _conflict(collection: str, row: asyncpg.Record) -> dict[str, Any]:
             "kept: Comptoir's version": json.loads(row["comptoir"])}  # fmt: skip
 
 
-def _target(collection: str) -> Target:
+def target_of(collection: str) -> Target:
     return next(target for target in TARGETS if target.collection == collection)
 
 

@@ -1,5 +1,5 @@
-"""The events' bulk path (settle.py): most of a store, so they take the way bulk loads are
-done, not the row-by-row inserts of the other collections."""
+"""The events' bulk path (queries.py sends it): most of a store, so they take the way bulk
+loads are done, not the row-by-row inserts of the other collections."""
 
 EVENT_ID = "md5('event:' || COALESCE('id:' || e.key, 'at:' || e.ord))::uuid"
 

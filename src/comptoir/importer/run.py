@@ -3,13 +3,13 @@
 The store's files and containers are found (discover.py) and each stream of records is
 recognised as a collection (recognise.py). Records are parsed as a stream, checked one by
 one in Python (records.py, orders.py), and copied into temporary staging tables;
-set-based SQL (settle.py, staging.py) then decides what depends on other records and
-writes the shop's tables. Nothing is committed before the very end, so a malformed file,
-a crash, `kill -9` or Ctrl-C leaves the database as it was, `--dry-run` is the same run
-ending in a rollback, and so is `--all-or-nothing` when anything was not imported.
+set-based SQL (staging.py holds it, queries.py sends it) then decides what depends on
+other records and writes the shop's tables. Nothing is committed before the very end, so
+a malformed file, a crash, `kill -9` or Ctrl-C leaves the database as it was, `--dry-run`
+is the same run ending in a rollback, and so is `--all-or-nothing` when anything was not
+imported.
 """
 
-import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -22,13 +22,13 @@ from typing import IO, Any
 import asyncpg
 from argon2 import PasswordHasher
 
-from comptoir.importer import records, staging
+from comptoir.importer import queries, records
 from comptoir.importer.discover import Unit, discover
 from comptoir.importer.fields import Unusable
 from comptoir.importer.mapping import Mapping
+from comptoir.importer.queries import attach_months, open_router, settle
 from comptoir.importer.recognise import COLLECTIONS, SKIP, recognise
 from comptoir.importer.report import FileOutcome, Outcome, Report
-from comptoir.importer.settle import attach_months, open_router, settle
 from comptoir.importer.sources import Record
 
 __all__ = ["attach_months", "import_store", "open_router"]
@@ -117,8 +117,7 @@ async def import_store(
         transaction = conn.transaction()
         await transaction.start()
         try:
-            await conn.execute("SET LOCAL work_mem = '256MB'; SET LOCAL statement_timeout = 0")
-            await conn.execute(staging.TABLES)
+            await queries.open_staging(conn)
             context = records.Context(mapping, PasswordHasher())
             # Each argon2id hash holds 64 MiB while it runs: one at a time keeps the import's
             # memory bounded whatever the number of plain-text passwords. The hashing runs
@@ -131,12 +130,11 @@ async def import_store(
                         continue
                     stage = _Stage(conn, unit, report, rejects, context, hashing, passwords)
                     await stage.run(months, progress)
-                await _store_hashes(conn, passwords)
+                await queries.store_hashes(conn, [(o, f.result()) for o, f in passwords.items()])
             await settle(conn, report, months)
             await _file_rejects(conn, report)
-            async with conn.transaction():  # a savepoint: the cursor needs a transaction
-                async for row in conn.cursor(staging.REJECTS):
-                    rejects.write(row["collection"], json.loads(row["raw"]), row["reason"])
+            async for collection, raw, reason in queries.staged_rejects(conn):
+                rejects.write(collection, raw, reason)
         except BaseException:
             rejects.discard()
             with suppress(Exception):  # a broken connection rolls back as it closes
@@ -149,7 +147,7 @@ async def import_store(
         else:
             await transaction.commit()
             report.committed = True
-            await _analyze(conn)
+            await queries.analyze_written(conn)
     finally:
         await conn.close()
     rejects.close()
@@ -158,21 +156,10 @@ async def import_store(
     return report
 
 
-async def _analyze(conn: asyncpg.Connection) -> None:
-    """Fresh statistics, so the shop's first queries on the new rows plan well. Event
-    partitions are left to autovacuum, which analyzes new tables soon enough: sampling
-    dozens of them here would add seconds to every import."""
-    try:
-        await conn.execute("ANALYZE users, products, carts, cart_items, orders, order_items, leads")
-    except asyncio.CancelledError:
-        # Ctrl-C after the commit: the import is done, and its report is still owed.
-        pass
-
-
 async def _file_rejects(conn: asyncpg.Connection, report: Report) -> None:
     """Records rejected in SQL, counted against the file they came from (by ordinal range)."""
     for file in report.files:
-        file.rejected += await staging.count(
+        file.rejected += await queries.count(
             conn,
             f"SELECT count(*) FROM import_rejects WHERE collection = '{file.collection}'"
             f" AND ord >= {file.first} AND ord < {file.first + file.read}",
@@ -263,22 +250,13 @@ class _Stage:
             yield result
 
     async def _copy(self, table: str, rows: Any) -> None:
-        await self.conn.copy_records_to_table(
-            f"import_{table}", records=rows, columns=staging.COLUMNS[table]
-        )
+        await queries.copy_staged(self.conn, table, rows)
 
 
 def _reason_kind(reason: str) -> str:
     """A reason as the report counts it: the first problem, without the record's details."""
     first = reason.split("; ")[0]
     return first.split(" (")[0].split(": add")[0][:120]
-
-
-async def _store_hashes(conn: asyncpg.Connection, passwords: dict[int, Future[str]]) -> None:
-    if passwords:
-        hashes = [(ordinal, future.result()) for ordinal, future in passwords.items()]
-        await conn.copy_records_to_table("import_hashes", records=hashes)
-        await conn.execute(staging.HASHES)
 
 
 def _month(moment: datetime) -> tuple[int, int]:

@@ -7,8 +7,6 @@ tables are temporary and go with it. New rows get UUIDs derived from the legacy 
 running the same import again finds its rows and changes nothing.
 """
 
-import asyncpg
-
 TABLES = """
 CREATE TEMP TABLE import_users (
     ord int, key text, email text, password_hash text, role text, name text,
@@ -307,16 +305,3 @@ REJECTS = "SELECT collection, reason, raw FROM import_rejects ORDER BY collectio
 def inserted(status: str) -> int:
     """Rows written, from a command tag such as "INSERT 0 42"."""
     return int(status.rsplit(" ", 1)[-1])
-
-
-async def count(conn: asyncpg.Connection, sql: str) -> int:
-    value = await conn.fetchval(sql)
-    return int(value or 0)
-
-
-async def order_totals(conn: asyncpg.Connection) -> dict[str, str]:
-    """Sums of the imported orders' totals: as the source stated them, as their lines add
-    up, and as stored."""
-    row = await conn.fetchrow(ORDER_TOTALS)
-    assert row is not None  # a SELECT of scalar subqueries without FROM: always one row
-    return {name: f"{row[name] or 0:.2f}" for name in ("stated", "lines", "stored")}

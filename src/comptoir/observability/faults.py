@@ -12,8 +12,8 @@ import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from comptoir.deps import get_metrics, get_pool
 from comptoir.errors import ServiceUnavailable, problem
-from comptoir.observability.metrics import Metrics
 
 log = logging.getLogger("comptoir.faults")
 
@@ -36,11 +36,9 @@ def sqlstate(exc: BaseException) -> str:
 
 
 async def _database_away(request: Request, exc: Exception) -> JSONResponse:
-    metrics: Metrics = request.app.state.metrics
-    metrics.db_errors.labels(sqlstate(exc)).inc()
-    pool: asyncpg.Pool | None = getattr(request.app.state, "pool", None)
-    if pool is not None:
-        await pool.expire_connections()
+    # Exception handlers take no dependencies: they ask deps.py, the one reader of the app.
+    (await get_metrics(request)).db_errors.labels(sqlstate(exc)).inc()
+    await (await get_pool(request)).expire_connections()
     log.warning("database unavailable on %s %s: %r", request.method, request.url.path, exc)
     return problem(
         503,
@@ -52,7 +50,7 @@ async def _database_away(request: Request, exc: Exception) -> JSONResponse:
 
 async def _database_error(request: Request, exc: Exception) -> JSONResponse:
     """Any other database error that no domain code turned into an answer: a 500, counted."""
-    request.app.state.metrics.db_errors.labels(sqlstate(exc)).inc()
+    (await get_metrics(request)).db_errors.labels(sqlstate(exc)).inc()
     log.exception("database error on %s %s", request.method, request.url.path)
     return problem(500, "Something went wrong on our side.")
 

@@ -17,6 +17,10 @@ where every generated request gets a throwaway account of its own. Nothing else 
 admin out: the app refuses to let an admin demote or delete their own account (409), and
 `test_the_admin_is_still_signed_in` checks it after the run.
 
+The operations are shared out among the modules of this folder (`shard`), so that pytest-xdist
+runs them on several workers at once: the whole surface is the longest single test of the
+suite. Each module has its own live server (the fixtures in conftest.py).
+
 Why not `schemathesis.pytest.from_fixture`: with pytest 9.2 its lazy loader fails on
 `request.node._nodeid` (an attribute pytest no longer has), so the operations are walked here
 with the documented `APIOperation.as_strategy()` and Hypothesis' `@given`.
@@ -26,15 +30,13 @@ import asyncio
 import os
 import threading
 import uuid
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, TypeVar
 
 import asyncpg
 import httpx
-import pytest
-import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 from hypothesis.strategies import SearchStrategy
@@ -46,12 +48,7 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
 )
 
-from comptoir.app import create_app
-from comptoir.auth.security import issue_token
-from comptoir.settings import Settings
-from tests.conftest import TABLES
-from tests.factories import PASSWORD, Account, make_cart, make_product, make_user
-from tests.live import serving_app
+from tests.factories import Account, make_cart, make_product, make_user
 
 T = TypeVar("T")
 
@@ -123,37 +120,6 @@ class Live:
     database_url: str
 
 
-@pytest.fixture(scope="module")
-def live(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
-    """The real app on uvicorn, in a thread with its own event loop, on a free local port.
-    Everything the run committed is truncated at the end."""
-    settings = Settings(
-        database_url=database_url,
-        data_dir=tmp_path_factory.mktemp("schemathesis"),
-        pool_min=1,
-        pool_max=10,
-        rate_limits="off",
-    )
-    app = create_app(settings)
-    try:
-        with serving_app(app) as url:
-            yield Live(url, app.state.jwt_secret, database_url)
-    finally:
-        on_database(database_url, lambda conn: conn.execute(f"TRUNCATE {TABLES} CASCADE"))
-
-
-@pytest.fixture(scope="module")
-def admin(live: Live) -> Account:
-    """An admin, logged in through the API."""
-    email = "fuzz-admin@example.com"
-    user = on_database(live.database_url, lambda conn: make_user(conn, email=email, role="admin"))
-    response = httpx.post(
-        f"{live.url}/v1/auth/login", json={"email": email, "password": PASSWORD}, timeout=10
-    )
-    assert response.status_code == 200, response.text
-    return Account(user, email, response.json()["access_token"])
-
-
 async def seed(conn: asyncpg.Connection, admin: uuid.UUID) -> None:
     """Something to list, search, show and hold in a cart, hidden products included."""
     lamp = await make_product(conn, name="Lampe de bureau", price=Decimal("24.90"))
@@ -170,11 +136,6 @@ async def existing_ids(conn: asyncpg.Connection) -> dict[str, str]:
         "product_id": str(await make_product(conn, stock=1000)),
         "user_id": str(await make_user(conn)),
     }
-
-
-@pytest.fixture(scope="module")
-def api_schema(live: Live) -> BaseSchema:
-    return schemathesis.openapi.from_url(f"{live.url}/openapi.json")
 
 
 def operations(schema: BaseSchema, *, token_ending: bool) -> list[Operation]:
@@ -237,36 +198,26 @@ def fuzz(
     assert not failures, f"{len(failures)} failing run(s):\n\n" + "\n\n".join(failures)
 
 
-def test_api(api_schema: BaseSchema, live: Live, admin: Account) -> None:
-    chosen = operations(api_schema, token_ending=False)
+SHARDS = 3
+
+
+def shard(schema: BaseSchema, number: int) -> list[Operation]:
+    """The `number`th of SHARDS even shares of the admin-run operations, by label: the same
+    share every run, and every operation in exactly one."""
+    chosen = sorted(operations(schema, token_ending=False), key=lambda op: op.label)
     assert len(chosen) >= 18, [op.label for op in chosen]
+    return chosen[number::SHARDS]
+
+
+def fuzz_as_admin(schema: BaseSchema, live: Live, admin: Account, number: int) -> None:
+    """Shard `number` of the surface, fuzzed with the admin's token, then the admin checked
+    still signed in (nothing in the run may lock them out)."""
     on_database(live.database_url, lambda conn: seed(conn, admin.id))
 
     def call(case: OperationCase) -> Response:
         return case.call_and_validate(headers=admin.headers, checks=CHECKS, timeout=30)
 
-    fuzz(chosen, call, existing=lambda: on_database(live.database_url, existing_ids))
-
-
-def test_token_ending_operations(api_schema: BaseSchema, live: Live) -> None:
-    chosen = operations(api_schema, token_ending=True)
-    assert {(op.method.upper(), op.path) for op in chosen} == TOKEN_ENDING
-    # A throwaway customer per request (made up front: one connection for all of them), with a
-    # token from the app's own issuer (logging in would cost an argon2 verification each).
-    count = len(chosen) * 2 * FUZZ.max_examples
-    users = iter(on_database(live.database_url, lambda conn: new_users(conn, count)))
-
-    def call(case: OperationCase) -> Response:
-        user = next(users, None) or on_database(live.database_url, make_user)
-        token, _ = issue_token(live.jwt_secret, user_id=user, generation=0, ttl=300)
-        return case.call_and_validate(
-            headers={"Authorization": f"Bearer {token}"}, checks=CHECKS, timeout=30
-        )
-
-    fuzz(chosen, call)
-
-
-def test_the_admin_is_still_signed_in(live: Live, admin: Account) -> None:
+    fuzz(shard(schema, number), call, existing=lambda: on_database(live.database_url, existing_ids))
     response = httpx.get(f"{live.url}/v1/me", headers=admin.headers, timeout=10)
     assert response.status_code == 200, response.text
     assert response.json()["role"] == "admin"
