@@ -109,6 +109,8 @@ async function render() {
   // Which route the page finished drawing: what a test (or a screen reader's user) waits for.
   main.dataset.ready = page[0];
   main.dataset.route = location.hash || "#/";
+  // When the page became usable, for the browser's performance tools (bench/backoffice.py).
+  performance.mark(`comptoir:drawn:${page[0]}`);
   main.focus({ preventScroll: true });
 }
 
