@@ -90,7 +90,7 @@ export function confirmAction(question, confirmLabel) {
         "div",
         { class: "actions" },
         h("button", { type: "button", class: "danger", id: "confirm-yes", onclick: () => done(true) }, confirmLabel),
-        h("button", { type: "button", id: "confirm-no", onclick: () => done(false) }, "Keep it as it is"),
+        h("button", { type: "button", id: "confirm-no", autofocus: true, onclick: () => done(false) }, "Keep it as it is"),
       ),
     );
     function done(answer) {
