@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
@@ -101,7 +102,10 @@ def browser(shop: Shop) -> Iterator[webdriver.Chrome]:
 
 
 def wait(driver: webdriver.Chrome, condition: Any) -> Any:
-    return WebDriverWait(driver, WAIT).until(condition)
+    # A page draws itself again after an action: an element found a moment ago may be gone.
+    return WebDriverWait(driver, WAIT, ignored_exceptions=[StaleElementReferenceException]).until(
+        condition
+    )
 
 
 def find(driver: webdriver.Chrome, css: str) -> WebElement:
