@@ -24,6 +24,7 @@ from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -117,8 +118,8 @@ def sign_in(driver: webdriver.Chrome, shop: Shop, email: str, password: str) -> 
     driver.delete_all_cookies()
     driver.get(f"{shop.url}/admin/")
     find(driver, "#signin input[name=email]").send_keys(email)
-    find(driver, "#signin input[name=password]").send_keys(password)
-    find(driver, "#signin button[type=submit]").click()
+    # Enter in the password field submits, as a keyboard user signs in.
+    find(driver, "#signin input[name=password]").send_keys(password, Keys.ENTER)
 
 
 def visit(driver: webdriver.Chrome, shop: Shop, route: str) -> WebElement:
@@ -145,6 +146,11 @@ def confirm(driver: webdriver.Chrome) -> None:
 
 
 def test_signing_in_and_out(browser: webdriver.Chrome, shop: Shop) -> None:
+    browser.delete_all_cookies()
+    browser.get(f"{shop.url}/admin/")
+    find(browser, "#signin")
+    # Keyboard first: the email field has the focus.
+    assert browser.execute_script("return document.activeElement.name") == "email"
     sign_in(browser, shop, "nobody@comptoir.test", "wrong password")
     wait(browser, lambda d: "Wrong email or password" in d.find_element(By.ID, "signin").text)
     screenshot(browser, "sign-in")
@@ -328,6 +334,16 @@ def test_every_page_draws_without_an_error(browser: webdriver.Chrome, shop: Shop
         main = visit(browser, shop, route)
         assert not main.find_elements(By.CSS_SELECTOR, "[role=alert]"), route
         screenshot(browser, route)
+    # Readable on a phone: nothing wider than the screen but the tables' own scrolling.
+    browser.set_window_size(390, 844)
+    try:
+        for route in ("dashboard", "orders"):
+            visit(browser, shop, route)
+            overflow = "return document.documentElement.scrollWidth - window.innerWidth"
+            assert browser.execute_script(overflow) <= 0, route
+        screenshot(browser, "phone-orders")
+    finally:
+        browser.set_window_size(1280, 900)
     customer = visit(browser, shop, f"customers?email={CUSTOMER[0]}")
     customer.find_element(By.LINK_TEXT, CUSTOMER[0]).click()
     wait(browser, lambda d: d.find_element(By.TAG_NAME, "h1").text == CUSTOMER[0])
