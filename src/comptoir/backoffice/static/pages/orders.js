@@ -86,17 +86,22 @@ function address(label, a) {
       .filter(Boolean).flatMap((line) => [line, h("br")])));
 }
 
+// The payment object (provider, status, refund, events) when the API sends one; the
+// admin form adds the provider's ids and what each event did.
 function payment(order) {
   const p = order.payment;
   if (!p) {
     return h("p", { id: "payment" }, order.payment_intent_id ? `Paid: ${order.payment_intent_id}` : "No payment recorded.");
   }
+  const events = p.events ?? [];
   return h("dl", { id: "payment", class: "facts" },
     h("dt", {}, "Provider"), h("dd", {}, p.provider ?? "—"),
-    h("dt", {}, "Status"), h("dd", {}, h("span", { class: `badge ${p.status}` }, p.status)),
-    h("dt", {}, "Refund"), h("dd", {}, p.refund ? `${p.refund.status}, ${money(p.refund.amount, order.currency)}` : "none"),
-    (p.events ?? []).length ? [h("dt", {}, "Events"), h("dd", {}, h("ul", {}, p.events.map((e) =>
-      h("li", {}, `${when(e.received_at)} ${e.type}`))))] : null);
+    h("dt", {}, "Status"), h("dd", {}, h("span", { class: `badge ${p.status}`, id: "payment-status" }, p.status)),
+    p.payment_intent_id ? [h("dt", {}, "Intent"), h("dd", {}, h("code", {}, p.payment_intent_id))] : null,
+    h("dt", {}, "Refund"), h("dd", { id: "payment-refund" },
+      p.refund ? `${p.refund.status}, ${money(p.refund.amount, order.currency)}` : "none"),
+    events.length ? [h("dt", {}, "Events"), h("dd", {}, h("ul", {}, events.map((e) =>
+      h("li", {}, `${when(e.received_at)} ${e.type}${e.result ? ` (${e.result})` : ""}`))))] : null);
 }
 
 // The admin form when the API has it (with the customer), the plain one otherwise.
