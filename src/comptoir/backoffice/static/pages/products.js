@@ -166,6 +166,9 @@ function edit(main, product) {
     state === "active"
       ? h("button", { type: "button", id: "deactivate", onclick: () => act(() => patch(`/v1/products/${p.id}`, { active: false }), "Deactivated.") }, "Deactivate")
       : null,
+    state === "inactive"
+      ? h("button", { type: "button", id: "activate", onclick: () => act(() => patch(`/v1/products/${p.id}`, { active: true }), "On sale again.") }, "Activate")
+      : null,
   ];
 
   const gallery = (p.images ?? []).length
