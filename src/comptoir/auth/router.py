@@ -240,6 +240,7 @@ async def change_password(
 
 @router.post(
     "/v1/auth/session",
+    response_model=BrowserSession,
     dependencies=[Depends(login_limit)],
     responses={
         401: {"description": "Wrong email or password"},
@@ -265,6 +266,8 @@ async def open_browser_session(
     if row.role != "admin":
         raise Forbidden("The back office is for administrators.")
     ttl = settings.browser_session_minutes * 60
+    # A session like login's, so that logout and a password change end it; its refresh
+    # token is never handed out: when the session's time is up, the admin signs in again.
     opened = await service.open_session(db, user_id=row.id, ttl=timedelta(seconds=ttl))
     token, claims = issue_token(
         jwt_secret, user_id=row.id, generation=0, ttl=ttl, session_id=opened.session_id
