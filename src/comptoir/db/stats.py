@@ -152,16 +152,17 @@ async def collect(conn: asyncpg.Connection, *, limit: int = 10) -> list[Section]
 
 
 async def _statements_hint(conn: asyncpg.Connection) -> str | None:
-    # The API's role (comptoir_app with RLS on) may not read the preloaded libraries: in a
-    # savepoint, so that the refusal leaves the rest of the report readable.
+    # The back office reads as comptoir_staff with RLS on, which may not read the preloaded
+    # libraries unless revision 0016 could grant it the monitoring roles: in a savepoint,
+    # so that the refusal leaves the rest of the report readable.
     try:
         async with conn.transaction():
             return await statements_hint(conn)
     except asyncpg.InsufficientPrivilegeError:
         return (
-            "This database role may not read the server's settings: GRANT "
-            "pg_read_all_settings, pg_read_all_stats TO it (the API's role is comptoir_app "
-            "with COMPTOIR_RLS=on), or run `comptoir db stats`."
+            "This database role may not read the server's settings: a superuser runs GRANT "
+            "pg_read_all_settings, pg_read_all_stats TO comptoir_staff; (the role of admin "
+            "requests with COMPTOIR_RLS=on), or use `comptoir db stats`."
         )
 
 
