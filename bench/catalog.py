@@ -255,7 +255,14 @@ async def _fixtures(url: str, seed: int) -> Fixtures:
         # What the endpoints run, called as the router calls them.
         def page(after: str | None) -> Callable[[Any], Awaitable[str]]:
             at = decode_time_id(after) if after else None
-            return lambda db: queries.list_page_json(db, currency=CURRENCY, after=at, limit=PAGE)
+            return lambda db: queries.browse_page_json(
+                db,
+                currency=CURRENCY,
+                sort="newest",
+                filters=queries.Filters(),
+                after=at,
+                limit=PAGE,
+            )
 
         def found(q: str) -> Callable[[Any], Awaitable[str]]:
             return lambda db: queries.search_page_json(

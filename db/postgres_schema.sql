@@ -272,6 +272,10 @@ CREATE FUNCTION public.name_spellings(name text) RETURNS SETOF text
    WHERE (s.s <> ''::text);
 END;
 
+CREATE FUNCTION public.product_tags(attributes jsonb) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    RETURN concat_ws(' '::text, (attributes ->> 'brand'::text), (attributes ->> 'category'::text), (attributes ->> 'categories'::text), (attributes ->> 'collection'::text));
+
 CREATE TABLE public.order_items (
     id uuid DEFAULT gen_random_uuid() NOT NULL,
     order_id uuid NOT NULL,
@@ -308,9 +312,16 @@ CREATE TABLE public.products (
     deleted_at timestamp with time zone,
     legacy_id text,
     attributes jsonb DEFAULT '{}'::jsonb NOT NULL,
+    images text[] DEFAULT '{}'::text[] NOT NULL,
+    sku text,
+    compare_at_price numeric(12,2),
+    search_doc tsvector GENERATED ALWAYS AS ((setweight(to_tsvector('simple'::regconfig, public.fold(name)), 'A'::"char") || setweight(to_tsvector('simple'::regconfig, public.fold(public.product_tags(attributes))), 'B'::"char"))) STORED,
     CONSTRAINT products_attributes_check CHECK ((jsonb_typeof(attributes) = 'object'::text)),
+    CONSTRAINT products_compare_at_price_check CHECK ((compare_at_price >= (0)::numeric)),
+    CONSTRAINT products_images_check CHECK ((cardinality(images) <= 50)),
     CONSTRAINT products_name_check CHECK ((btrim(name) <> ''::text)),
     CONSTRAINT products_price_check CHECK ((price >= (0)::numeric)),
+    CONSTRAINT products_sku_check CHECK (((length(sku) >= 1) AND (length(sku) <= 100))),
     CONSTRAINT products_stock_check CHECK ((stock >= 0))
 )
 WITH (fillfactor='90');
@@ -446,7 +457,8 @@ CREATE FUNCTION public.record_product_words() RETURNS trigger
     BEGIN
         INSERT INTO product_words (spelling, word)
         SELECT DISTINCT s, fold(s)
-        FROM new_rows, name_spellings(new_rows.name) AS s
+        FROM new_rows,
+             name_spellings(concat_ws(' ', new_rows.name, product_tags(new_rows.attributes))) AS s
         ON CONFLICT (spelling) DO NOTHING;
         RETURN NULL;
     END
@@ -458,7 +470,7 @@ CREATE FUNCTION public.record_renamed_product_words() RETURNS trigger
     BEGIN
         INSERT INTO product_words (spelling, word)
         SELECT DISTINCT s, fold(s)
-        FROM name_spellings(NEW.name) AS s
+        FROM name_spellings(concat_ws(' ', NEW.name, product_tags(NEW.attributes))) AS s
         ON CONFLICT (spelling) DO NOTHING;
         RETURN NULL;
     END
@@ -803,6 +815,8 @@ CREATE INDEX payment_events_order_id_idx ON public.payment_events USING btree (o
 
 CREATE INDEX payment_events_payment_intent_id_idx ON public.payment_events USING btree (payment_intent_id);
 
+CREATE INDEX product_words_word_c_idx ON public.product_words USING btree (word COLLATE "C");
+
 CREATE INDEX product_words_word_idx ON public.product_words USING btree (word);
 
 CREATE INDEX product_words_word_trgm_idx ON public.product_words USING gin (word public.gin_trgm_ops) WITH (fastupdate=off);
@@ -814,6 +828,16 @@ CREATE INDEX products_legacy_id_idx ON public.products USING btree (legacy_id) W
 CREATE INDEX products_low_stock_idx ON public.products USING btree (stock, id) WHERE ((deleted_at IS NULL) AND active);
 
 CREATE INDEX products_name_trgm_idx ON public.products USING gin (name public.gin_trgm_ops);
+
+CREATE INDEX products_search_doc_idx ON public.products USING gin (search_doc) WHERE (active AND (deleted_at IS NULL));
+
+CREATE UNIQUE INDEX products_sku_key ON public.products USING btree (lower(sku)) WHERE (sku IS NOT NULL);
+
+CREATE INDEX products_visible_attributes_idx ON public.products USING gin (attributes jsonb_path_ops) WHERE (active AND (deleted_at IS NULL));
+
+CREATE INDEX products_visible_name_idx ON public.products USING btree (name, id) WHERE (active AND (deleted_at IS NULL));
+
+CREATE INDEX products_visible_price_idx ON public.products USING btree (price, id) WHERE (active AND (deleted_at IS NULL));
 
 CREATE INDEX refresh_tokens_expires_at_idx ON public.refresh_tokens USING btree (expires_at);
 
@@ -857,7 +881,7 @@ CREATE CONSTRAINT TRIGGER orders_total_is_sum_of_lines AFTER INSERT OR UPDATE OF
 
 CREATE TRIGGER products_record_words_on_insert AFTER INSERT ON public.products REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.record_product_words();
 
-CREATE TRIGGER products_record_words_on_rename AFTER UPDATE OF name ON public.products FOR EACH ROW WHEN ((old.name IS DISTINCT FROM new.name)) EXECUTE FUNCTION public.record_renamed_product_words();
+CREATE TRIGGER products_record_words_on_rename AFTER UPDATE OF name, attributes ON public.products FOR EACH ROW WHEN (((old.name IS DISTINCT FROM new.name) OR (old.attributes IS DISTINCT FROM new.attributes))) EXECUTE FUNCTION public.record_renamed_product_words();
 
 CREATE TRIGGER products_set_updated_at BEFORE UPDATE ON public.products FOR EACH ROW EXECUTE FUNCTION public.set_updated_at();
 

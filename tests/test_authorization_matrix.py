@@ -54,6 +54,7 @@ class World:
     # per caller and purpose ("reset", "verify"), an unused link of the caller's bystander
     links: dict[tuple[str, str], str]
     address: uuid.UUID  # a saved address of `customer`
+    deleted_product: uuid.UUID  # a soft-deleted product, for the restore
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,7 @@ class Route:
     body: Body = None
     query: str = ""
     ends_token: bool = False  # the call ends the caller's token (logout, password change)
+    deleted: bool = False  # {product_id} is the world's deleted product
     headers: Callable[[], dict[str, str]] | None = None
     # Per caller name, where the answer is not the access rule's: another customer's
     # order is not revealed (404).
@@ -103,7 +105,7 @@ class Route:
 
     def url(self, world: World, caller: Caller) -> str:
         path = self.path.format(
-            product_id=world.product,
+            product_id=world.deleted_product if self.deleted else world.product,
             user_id=world.bystanders[caller.name],
             order_id=world.order,
             address_id=world.address,
@@ -158,6 +160,7 @@ ROUTES = [
     ),
     Route("GET", "/v1/products", "public", 200),
     Route("GET", "/v1/products/search", "public", 200, query="?q=lampe"),
+    Route("GET", "/v1/products/suggest", "public", 200, query="?q=lam"),
     Route("GET", "/v1/products/{product_id}", "public", 200),
     Route("GET", "/healthz", "public", 200),
     # The back office's page and assets: static, the same for everyone; its data comes from
@@ -267,6 +270,8 @@ ROUTES = [
     ),
     Route("PATCH", "/v1/products/{product_id}", "admin", 200, body=lambda w, c: {"stock": 7}),
     Route("DELETE", "/v1/products/{product_id}", "admin", 204),
+    Route("GET", "/v1/admin/products", "admin", 200, query="?state=deleted"),
+    Route("POST", "/v1/admin/products/{product_id}/restore", "admin", 200, deleted=True),
     Route("GET", "/v1/admin/orders", "admin", 200),
     Route(
         "POST",
@@ -360,6 +365,9 @@ async def fresh_world(db: asyncpg.Connection, customer: Account) -> World:
             "INSERT INTO addresses (user_id, name, line1, postal_code, city, country)"
             " VALUES ($1, 'A', '1 rue A', '75001', 'Paris', 'FR') RETURNING id",
             customer.id,
+        ),
+        deleted_product=await db.fetchval(
+            "INSERT INTO products (name, price, deleted_at) VALUES ('Gone', 1, now()) RETURNING id"
         ),
     )
 

@@ -53,7 +53,7 @@ async def test_best_match_first(client: httpx.AsyncClient, catalog: None) -> Non
 
 
 async def test_a_word_start_finds_the_word(client: httpx.AsyncClient, catalog: None) -> None:
-    assert "Théière japonaise en fonte" in await names_for(client, "japon")
+    assert "Théière japonaise en fonte" in await names_for(client, "japon", limit=100)
 
 
 async def test_nothing_close_finds_nothing(client: httpx.AsyncClient, catalog: None) -> None:
@@ -96,3 +96,27 @@ async def test_bad_queries_are_422(client: httpx.AsyncClient) -> None:
     ):
         response = await client.get("/v1/products/search", params=params)
         assert response.status_code == 422, params
+
+
+async def test_an_exact_word_brings_no_fuzzy_neighbours(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    for name in ("Tasse en grès", "Tasses expresso", "Panier tressé", "Tasseau en pin"):
+        await db.execute("INSERT INTO products (name, price) VALUES ($1, 10)", name)
+    exact = await names_for(client, "tasse")
+    assert set(exact[:2]) == {"Tasse en grès", "Tasses expresso"}  # a plural is the word
+    assert "Panier tressé" not in exact
+    assert set((await names_for(client, "tase"))[:2]) == {"Tasse en grès", "Tasses expresso"}
+
+
+async def test_brand_and_category_words_count_below_name_words(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    await db.execute(
+        "INSERT INTO products (name, price, attributes) VALUES"
+        " ('Bol bleu', 10, '{\"brand\": \"Gien\"}'),"
+        " ('Assiette Gien', 10, '{}'),"
+        ' (\'Plat\', 10, \'{"categories": ["Céramique", "Cuisine"]}\')'
+    )
+    assert await names_for(client, "gien") == ["Assiette Gien", "Bol bleu"]
+    assert await names_for(client, "ceramique") == ["Plat"]

@@ -125,6 +125,13 @@ class Live:
 async def seed(conn: asyncpg.Connection, admin: uuid.UUID) -> None:
     """Something to list, search, show and hold in a cart, hidden products included."""
     lamp = await make_product(conn, name="Lampe de bureau", price=Decimal("24.90"))
+    await conn.execute(
+        "UPDATE products SET sku = 'LAMP-1', compare_at_price = 29.90,"
+        " images = ARRAY['https://cdn.example.com/lamp.jpg'],"
+        ' attributes = \'{"brand": "Hay", "categories": ["Luminaires"]}\''
+        " WHERE id = $1",
+        lamp,
+    )
     await make_product(conn, name="Chaise pliante", stock=0)
     await make_product(conn, name="Table basse", active=False)
     gone = await make_product(conn, name="Armoire")

@@ -5,39 +5,47 @@ and hand it to the response as it is: no rows decoded into Python objects, no Py
 validation, no re-encoding — that is most of a naive handler's time.
 """
 
-import re
-from datetime import datetime
+import json
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 
-from comptoir.pagination import Arguments, newest_first
+from comptoir.errors import Conflict
+from comptoir.pagination import Arguments
 
 # $1 is always the shop's currency. Money as text keeps its two places: numeric(12,2)
 # prints as "19.90", never as a float.
-PRODUCT_JSON = """json_build_object(
+FIELDS = """
     'id', p.id, 'name', p.name, 'description', p.description, 'price', p.price::text,
-    'currency', $1::text, 'stock', p.stock, 'active', p.active,
+    'compare_at_price', p.compare_at_price::text, 'currency', $1::text, 'stock', p.stock,
+    'active', p.active, 'sku', p.sku, 'images', to_json(p.images),
     'attributes', p.attributes, 'created_at', p.created_at, 'updated_at', p.updated_at,
-    'deleted_at', p.deleted_at)"""
+    'deleted_at', p.deleted_at"""
+PRODUCT_JSON = f"json_build_object({FIELDS})"
+STATE = (
+    "CASE WHEN p.deleted_at IS NOT NULL THEN 'deleted'"
+    " WHEN p.active THEN 'active' ELSE 'inactive' END"
+)
+ADMIN_PRODUCT_JSON = f"json_build_object({FIELDS}, 'state', {STATE})"
 
 VISIBLE = "p.active AND p.deleted_at IS NULL"
 
 
-async def list_page_json(
-    conn: asyncpg.Connection, *, currency: str, after: tuple[datetime, UUID] | None, limit: int
-) -> str:
-    """Visible products newest first, on products(active, created_at DESC) WHERE deleted_at
-    IS NULL."""
-    args = Arguments(currency)
-    sql = newest_first(
-        args, source="products AS p", alias="p", where=[VISIBLE], item=PRODUCT_JSON,
-        after=after, limit=limit,
-    )  # fmt: skip
-    page: str = await conn.fetchval(sql, *args.values)
-    return page
+class SkuTaken(Conflict):
+    def __init__(self, sku: str) -> None:
+        super().__init__(
+            f"The SKU {sku!r} is already used by another product (SKUs ignore case).",
+            errors=[{"loc": ["body", "sku"], "msg": "SKU already used", "type": "conflict"}],
+        )
+
+
+def _sku_taken(exc: asyncpg.UniqueViolationError, sku: object) -> Exception:
+    if exc.constraint_name == "products_sku_key":
+        return SkuTaken(str(sku))
+    return exc
 
 
 async def fetch_product_json(
@@ -52,31 +60,45 @@ async def fetch_product_json(
     return row
 
 
+# What admins write, in the order of the INSERT's columns.
+EDITABLE = (
+    "name", "description", "price", "stock", "active", "images", "attributes", "sku",
+    "compare_at_price",
+)  # fmt: skip
+CASTS = {
+    "attributes": "jsonb",
+    "images": "text[]",
+    "price": "numeric",
+    "compare_at_price": "numeric",
+}
+
+
+def _bound(column: str, n: int) -> str:
+    return f"${n}::{CASTS[column]}" if column in CASTS else f"${n}"
+
+
+def _value(column: str, value: Any) -> Any:
+    # asyncpg sends jsonb as text.
+    return json.dumps(value) if column == "attributes" else value
+
+
 async def insert_product_json(
-    conn: asyncpg.Connection,
-    *,
-    currency: str,
-    name: str,
-    description: str,
-    price: Decimal,
-    stock: int,
-    active: bool,
+    conn: asyncpg.Connection, *, currency: str, product: dict[str, Any]
 ) -> str:
-    row: str = await conn.fetchval(
-        "WITH p AS (INSERT INTO products (name, description, price, stock, active)"
-        " VALUES ($2, $3, $4, $5, $6) RETURNING *)"
-        f" SELECT {PRODUCT_JSON} FROM p",
-        currency,
-        name,
-        description,
-        price,
-        stock,
-        active,
-    )
+    """Insert a product from `product` (keys of EDITABLE; the table's defaults for the
+    others)."""
+    columns = [c for c in EDITABLE if c in product]
+    values = ", ".join(_bound(c, i) for i, c in enumerate(columns, start=2))
+    try:
+        row: str = await conn.fetchval(
+            f"WITH p AS (INSERT INTO products ({', '.join(columns)}) VALUES ({values})"
+            f" RETURNING *) SELECT {PRODUCT_JSON} FROM p",
+            currency,
+            *(_value(c, product[c]) for c in columns),
+        )
+    except asyncpg.UniqueViolationError as exc:
+        raise _sku_taken(exc, product.get("sku")) from None
     return row
-
-
-EDITABLE = ("name", "description", "price", "stock", "active")
 
 
 async def update_product_json(
@@ -84,15 +106,18 @@ async def update_product_json(
 ) -> str | None:
     """Apply `changes` (a subset of EDITABLE) to a product that is not deleted."""
     columns = [c for c in EDITABLE if c in changes]
-    assignments = ", ".join(f"{c} = ${i}" for i, c in enumerate(columns, start=3))
-    row: str | None = await conn.fetchval(
-        f"WITH p AS (UPDATE products SET {assignments or 'id = id'}"
-        " WHERE id = $2 AND deleted_at IS NULL RETURNING *)"
-        f" SELECT {PRODUCT_JSON} FROM p",
-        currency,
-        product_id,
-        *(changes[c] for c in columns),
-    )
+    assignments = ", ".join(f"{c} = {_bound(c, i)}" for i, c in enumerate(columns, start=3))
+    try:
+        row: str | None = await conn.fetchval(
+            f"WITH p AS (UPDATE products SET {assignments or 'id = id'}"
+            " WHERE id = $2 AND deleted_at IS NULL RETURNING *)"
+            f" SELECT {PRODUCT_JSON} FROM p",
+            currency,
+            product_id,
+            *(_value(c, changes[c]) for c in columns),
+        )
+    except asyncpg.UniqueViolationError as exc:
+        raise _sku_taken(exc, changes.get("sku")) from None
     return row
 
 
@@ -104,109 +129,394 @@ async def soft_delete_product(conn: asyncpg.Connection, *, product_id: UUID) -> 
     return deleted is not None
 
 
+@dataclass(frozen=True)
+class Restored:
+    product: str
+
+
+@dataclass(frozen=True)
+class NotDeleted:
+    pass
+
+
+@dataclass(frozen=True)
+class NoSuchProduct:
+    pass
+
+
+async def restore_product_json(
+    conn: asyncpg.Connection, *, currency: str, product_id: UUID
+) -> Restored | NotDeleted | NoSuchProduct:
+    """Undo a soft delete. The SKU index spans deleted products, so this never collides."""
+    row = await conn.fetchrow(
+        f"""WITH target AS (SELECT id, deleted_at FROM products WHERE id = $2 FOR UPDATE),
+        p AS (UPDATE products AS p SET deleted_at = NULL FROM target
+              WHERE p.id = target.id AND target.deleted_at IS NOT NULL RETURNING p.*)
+        SELECT (SELECT true FROM target) AS found, (SELECT {PRODUCT_JSON} FROM p) AS product""",
+        currency,
+        product_id,
+    )
+    assert row is not None  # the SELECT without FROM always returns its row
+    if row["product"] is not None:
+        return Restored(row["product"])
+    return NotDeleted() if row["found"] else NoSuchProduct()
+
+
+# ----------------------------------------------------------------- browse
+#
+# One keyset page per sort, on (sort key, id), built for the filters asked for only, so that
+# each combination is its own statement with its own plan (no `$n IS NULL OR ...`). Each
+# public sort walks a partial index over the visible products in its own order (newest:
+# products(active, created_at DESC); price: (price, id); name: (name, id)); filters are
+# conditions on the rows the walk meets, or, for an attribute value few products have, a
+# bitmap of the attributes' GIN index that the planner prefers when it is cheaper.
+
+
+@dataclass(frozen=True)
+class Order:
+    """A sort: the column the keyset walks, its direction, the type of its cursor value and
+    how a row's value is written in a cursor (`tag` + text)."""
+
+    column: str
+    descending: bool
+    cast: str
+    tag: str
+    text: str  # SQL: the value as cursor text, from the row `p`
+
+
+BASE64URL = "translate(encode(convert_to({}, 'UTF8'), 'base64'), E'+/=\\n', '-_')"
+ORDERS = {
+    "newest": Order("created_at", True, "timestamptz", "",
+                    "(extract(epoch FROM p.created_at) * 1000000)::bigint::text"),
+    "price_asc": Order("price", False, "numeric", "price:", "p.price::text"),
+    "price_desc": Order("price", True, "numeric", "price:", "p.price::text"),
+    "name": Order("name", False, "text", "name:", BASE64URL.format("p.name")),
+    "stock": Order("stock", False, "int", "stock:", "p.stock::text"),
+}  # fmt: skip
+
+# A count past this is "at least COUNT_CAP": counting every match of a broad filter would
+# cost as much as reading it.
+COUNT_CAP = 1000
+
+
+@dataclass(frozen=True)
+class Filters:
+    min_price: Decimal | None = None
+    max_price: Decimal | None = None
+    in_stock: bool = False
+    # One entry per attribute filter: the objects any of which the attributes must contain.
+    contains: list[list[dict[str, Any]]] = field(default_factory=list)
+
+    def clauses(self, args: Arguments) -> list[str]:
+        said = []
+        if self.min_price is not None:
+            said.append(f"p.price >= {args.add(self.min_price, 'numeric')}")
+        if self.max_price is not None:
+            said.append(f"p.price <= {args.add(self.max_price, 'numeric')}")
+        if self.in_stock:
+            said.append("p.stock > 0")
+        for alternatives in self.contains:
+            docs = [json.dumps(d) for d in alternatives]
+            said.append(f"p.attributes @> ANY ({args.add(docs, 'jsonb[]')})")
+        return said
+
+
+def keyset_page_sql(
+    args: Arguments,
+    *,
+    where: list[str],
+    order: Order,
+    after: tuple[object, UUID] | None,
+    limit: int,
+    item: str,
+    counted: bool,
+) -> str:
+    """`{"items": [...], "next_cursor": ..., "count": {...}}` of products `p` matching
+    `where`, in `order`, after the cursor's row. The cursor's bound on the sort key alone is
+    written out besides the row comparison: it is what the index seeks to."""
+    column, sign = f"p.{order.column}", "<" if order.descending else ">"
+    direction = "DESC" if order.descending else "ASC"
+    clauses = list(where)
+    if after is not None:
+        at, ident = args.add(after[0], order.cast), args.add(after[1], "uuid")
+        clauses.append(f"{column} {sign}= {at} AND ({column}, p.id) {sign} ({at}, {ident})")
+    size = args.add(limit, "int")
+    count = ""
+    if counted:
+        cap = args.add(COUNT_CAP, "int")
+        count = f""", 'count', (
+            SELECT json_build_object('value', least(n, {cap}), 'exact', n <= {cap})
+            FROM (SELECT count(*) AS n FROM (
+                SELECT FROM products AS p WHERE {" AND ".join(where) or "true"}
+                LIMIT {cap} + 1) AS c) AS c)"""
+    return f"""
+WITH page AS MATERIALIZED (
+    SELECT p.*, row_number() OVER (ORDER BY {column} {direction}, p.id {direction}) AS n
+    FROM (
+        SELECT p.* FROM products AS p
+        WHERE {" AND ".join(clauses) or "true"}
+        ORDER BY {column} {direction}, p.id {direction}
+        LIMIT {size} + 1
+    ) AS p
+)
+SELECT json_build_object(
+    'items', coalesce(
+        (SELECT json_agg({item} ORDER BY p.n) FROM page AS p WHERE p.n <= {size}),
+        '[]'::json),
+    'next_cursor',
+        (SELECT '{order.tag}' || {order.text} || '.' || p.id FROM page AS p
+         WHERE p.n = {size} AND EXISTS (SELECT 1 FROM page WHERE n = {size} + 1))
+    {count})::text
+"""
+
+
+async def browse_page_json(
+    conn: asyncpg.Connection,
+    *,
+    currency: str,
+    sort: str,
+    filters: Filters,
+    after: tuple[object, UUID] | None,
+    limit: int,
+) -> str:
+    """Visible products, sorted and filtered, with their count."""
+    args = Arguments(currency)
+    where = [VISIBLE, *filters.clauses(args)]
+    sql = keyset_page_sql(
+        args, where=where, order=ORDERS[sort], after=after, limit=limit, item=PRODUCT_JSON,
+        counted=True,
+    )  # fmt: skip
+    page: str = await conn.fetchval(sql, *args.values)
+    return page
+
+
+STATES = {
+    "active": "p.active AND p.deleted_at IS NULL",
+    "inactive": "NOT p.active AND p.deleted_at IS NULL",
+    "deleted": "p.deleted_at IS NOT NULL",
+}
+
+
+async def list_admin_page_json(
+    conn: asyncpg.Connection,
+    *,
+    currency: str,
+    state: str | None,
+    name_part: str | None,
+    sort: str,
+    after: tuple[object, UUID] | None,
+    limit: int,
+) -> str:
+    """Every product with its state, for the back office. A name fragment is a substring
+    match, case-insensitive, that the trigram index on the name serves."""
+    args = Arguments(currency)
+    where = [STATES[state]] if state else []
+    if name_part:
+        escaped = name_part.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        where.append(f"p.name ILIKE '%' || {args.add(escaped, 'text')} || '%'")
+    sql = keyset_page_sql(
+        args, where=where, order=ORDERS[sort], after=after, limit=limit,
+        item=ADMIN_PRODUCT_JSON, counted=False,
+    )  # fmt: skip
+    page: str = await conn.fetchval(sql, *args.values)
+    return page
+
+
 # ----------------------------------------------------------------- search
 #
-# Fuzzy product search: typos and accents tolerated, fast however many names share a word.
+# Ranked as a shopper expects: exact words first, then words the query's words begin, then
+# typo-tolerant matches only for a query word that no product has, exactly or as a prefix.
+# Accents and case are ignored; brand and category words count, below name words.
 #
-# Two short statements instead of a similarity scan over the catalog:
+# Products are matched on `search_doc`, the folded words of their name (weight A) and of
+# their brand and categories (weight B, product_tags()), through its GIN index:
 #
-# 1. Each word of the query finds its closest words in `product_words`, the dictionary of the
-#    words of all product names (folded: lower case, no accents), with their spellings. The
-#    dictionary holds a few thousand words, so a trigram lookup there costs well under a
-#    millisecond whatever the size of the catalog: "chausure" finds "chaussure", "elegant"
-#    finds "élégant" (folded "elegant"), "chaus" finds "chaussure" by prefix.
-# 2. Products whose name holds, for every query word, one of those spellings at a word start
-#    (any case) are fetched through the trigram index on products.name — a regular expression
-#    the index can serve — capped at CANDIDATES rows, then ranked by trigram similarity of the
-#    whole name to the corrected query, best first.
+# 1. One statement looks up each query word (folded, at most MAX_WORDS) in `product_words`,
+#    the vocabulary of names, brands and categories (a few thousand words, whatever the
+#    size of the catalog): is it a word, and the start of which words (the first
+#    COMPLETIONS)? If neither, its closest words by trigram distance ("tase" -> "tasse"):
+#    the typo tolerance, for that word only.
+# 2. One statement fetches the candidates tier by tier, each tier a full-text query over the
+#    index; a tier runs only when the ones before did not fill the page (then it takes up
+#    to CANDIDATES). When every word is a word of the vocabulary: every word exactly (a
+#    plural or singular form counts: "tasses" is "tasse"), then as prefixes ("elegant"
+#    finds "élégante"). Else the words that are not words are read as prefixes ("chaus"
+#    finds "chaussure"); a word that starts no word is replaced by its closest correction,
+#    then (next tier) by any of its NEAR_WORDS corrections. The candidates are ranked:
+#    tier, ts_rank (a name word weighs more than a brand word; shorter names first through
+#    the length normalisation), newest.
 #
-# A query word with no close spelling in the dictionary is left out (a stray typo does not
-# empty the results); a query with none at all finds nothing.
-#
-# The cap bounds the work of a query whose words are in thousands of names ("bleu"): the
-# ranking is then over the first CANDIDATES matches, which all hold every word of the query.
+# So an exact word never brings in fuzzy neighbours ("tasse" does not find "tressé"), and a
+# word with thousands of products ("bleu") costs a bounded read: CANDIDATES rows at most.
 
-
-CANDIDATES = 200
+CANDIDATES = 100  # a search shows at most this many results (5 pages of 20)
 MAX_WORDS = 6
-WORDS_PER_QUERY_WORD = 3
+NEAR_WORDS = 3
+COMPLETIONS = 5
 
-# For each query word (folded, in query order): its closest dictionary words, exact first,
-# then by prefix, then by trigram distance; and every spelling of those words as names
-# write them (accents and all), best word first.
-SPELLINGS = f"""
-SELECT q.word, ARRAY(
-    SELECT s.spelling FROM product_words AS s
-    WHERE s.word = ANY (m.words)
-    ORDER BY array_position(m.words, s.word), s.spelling) AS spellings
+# The vocabulary's words starting with q.word: a range on its "C"-ordered index, which
+# U+10FFFF closes (no UTF-8 text sorts after it bytewise).
+PREFIXED = 'd.word COLLATE "C" >= q.word AND d.word COLLATE "C" < q.word || chr(1114111)'
+
+WORDS = f"""
+SELECT q.word,
+       EXISTS (SELECT FROM product_words AS d WHERE d.word = ANY (q.forms)) AS exact,
+       k.known,
+       ARRAY(SELECT DISTINCT d.word COLLATE "C" FROM product_words AS d
+             WHERE {PREFIXED} AND d.word <> ALL (q.forms)
+             ORDER BY 1
+             LIMIT {COMPLETIONS}) AS completions,
+       CASE WHEN k.known THEN '{{}}' ELSE ARRAY(
+           SELECT d.word FROM product_words AS d
+           WHERE d.word % q.word
+           GROUP BY d.word
+           ORDER BY d.word <-> q.word, d.word
+           LIMIT {NEAR_WORDS}) END AS near
 FROM (
-    SELECT w AS word, min(n) AS n
+    SELECT w AS word, min(n) AS n,
+           array_remove(ARRAY[
+               w, w || CASE WHEN right(w, 2) IN ('au', 'eu') THEN 'x' ELSE 's' END,
+               CASE WHEN length(w) > 3 AND right(w, 1) IN ('s', 'x') THEN left(w, -1) END],
+               NULL) AS forms
     FROM regexp_split_to_table(fold($1), '[^[:alnum:]]+') WITH ORDINALITY AS t (w, n)
     WHERE w <> ''
     GROUP BY w
     ORDER BY n
     LIMIT {MAX_WORDS}
 ) AS q
-CROSS JOIN LATERAL (
-    SELECT coalesce(array_agg(b.word ORDER BY b.exact DESC, b.prefix DESC, b.distance, b.word),
-                    '{{}}') AS words
-    FROM (
-        SELECT d.word, d.word = q.word AS exact, d.word LIKE q.word || '%' AS prefix,
-               d.word <-> q.word AS distance
-        FROM product_words AS d
-        WHERE d.word % q.word OR (length(q.word) >= 3 AND d.word LIKE q.word || '%')
-        GROUP BY d.word
-        ORDER BY exact DESC, prefix DESC, distance, d.word
-        LIMIT {WORDS_PER_QUERY_WORD}
-    ) AS b
-) AS m
+CROSS JOIN LATERAL (SELECT EXISTS (SELECT FROM product_words AS d WHERE {PREFIXED}) AS known) AS k
 ORDER BY q.n
 """
 
 
-def word_pattern(spellings: list[str]) -> str:
-    """A regular expression matching any of `spellings` at a word start, any case."""
-    return r"\m(" + "|".join(re.escape(spelling) for spelling in spellings) + ")"
+@dataclass(frozen=True)
+class QueryWord:
+    """A query word as the vocabulary knows it: a word (`exact`, in any of its forms), the
+    start of words (`known`), or else its closest words (`near`, empty when nothing is
+    close)."""
+
+    word: str
+    exact: bool
+    known: bool
+    completions: list[str]  # the first COMPLETIONS words it starts, in byte order
+    near: list[str]
+
+    def forms(self) -> str:
+        # French plurals: -s, and -x after -au, -eu ("bateaux", "jeux").
+        forms = {self.word, self.word + ("x" if self.word.endswith(("au", "eu")) else "s")}
+        if len(self.word) > 3 and self.word[-1] in "sx":
+            forms.add(self.word[:-1])
+        return " | ".join(f"'{form}'" for form in sorted(forms))
+
+    def starts(self) -> str:
+        # The words it starts as the vocabulary has them, not a prefix query ('lin':*),
+        # whose cost grows with the number of words sharing the prefix.
+        return " | ".join([self.forms(), *(f"'{w}'" for w in self.completions)])
+
+    def corrected(self, closest_only: bool) -> str:
+        if self.known:
+            return self.forms() if self.exact else self.starts()
+        return " | ".join(f"'{w}'" for w in self.near[: 1 if closest_only else None])
 
 
-def ranked_page_sql(word_count: int) -> str:
-    matches = " AND ".join(f"p.name ~* ${i}" for i in range(5, 5 + word_count))
-    # $2 is the query as corrected (best spelling of each word), so that ranking compares
-    # like with like without folding every candidate's name.
+def tiers(words: list[QueryWord]) -> list[str]:
+    """The full-text queries of the tiers, best first (`simple` configuration; a word holds
+    letters and digits only, as split by the first statement, so quoting is safe). Each
+    tier is there only if a word needs it: prefixes for a word that is not a word of the
+    vocabulary, corrections for one that does not even start one."""
+    usable = [w for w in words if w.known or w.near]
+    if not usable:
+        return []
+    if all(w.exact for w in usable):
+        # Then the same words as prefixes: "elegant" finds "élégante" after "élégant".
+        return [
+            " & ".join(f"({w.forms()})" for w in usable),
+            " & ".join(f"({w.starts()})" for w in usable),
+        ]
+    if all(w.known for w in usable):
+        return [" & ".join(f"({w.corrected(True)})" for w in usable)]
+    return [" & ".join(f"({w.corrected(closest)})" for w in usable) for closest in (True, False)]
+
+
+def ranked_sql(tier_count: int, item: str, paged: bool) -> str:
+    """The page ($3 offset, $4 limit) of the candidates found by the tiers' queries ($5...),
+    each tier adding what the ones before did not find, up to $2 candidates in all; with
+    its `next_cursor` when `paged`.
+
+    A tier runs only when the ones before found too few for this page and the next one's
+    first row; when it runs, it finds all it can up to $2, so that every page ranks the
+    same candidates of the tiers it needs (no page repeats or skips a row)."""
+    steps = []
+    for k in range(tier_count):
+        earlier = "".join(
+            f" AND NOT p.search_doc @@ to_tsquery('simple', ${5 + j})" for j in range(k)
+        )
+        found = " + ".join(f"(SELECT count(*) FROM t{j})" for j in range(k)) or "0"
+        steps.append(
+            f"""t{k} AS MATERIALIZED (
+    SELECT p.*, {k} AS tier FROM products AS p
+    WHERE {VISIBLE} AND p.search_doc @@ to_tsquery('simple', ${5 + k}){earlier}
+    LIMIT CASE WHEN {found} <= $3::int + $4::int THEN greatest($2::int - {found}, 0) ELSE 0 END)"""
+        )
+    union = " UNION ALL ".join(f"SELECT * FROM t{k}" for k in range(tier_count))
+    query = " || ".join(f"to_tsquery('simple', ${5 + k})" for k in range(tier_count))
+    more = (
+        f", 'next_cursor', CASE WHEN (SELECT count(*) FROM ({union}) AS c) > $3 + $4"
+        " THEN ($3 + $4)::text END"
+        if paged
+        else ""
+    )
+    # `$1::text` types the currency for the items that do not show it (suggestions).
     return f"""
-WITH candidates AS MATERIALIZED (
-    SELECT p.* FROM products AS p WHERE {VISIBLE} AND {matches} LIMIT {CANDIDATES}
-), ranked AS (
-    SELECT p.*, row_number() OVER (
-        ORDER BY similarity(lower(p.name), $2) DESC, p.created_at DESC, p.id) AS n
-    FROM candidates AS p
-)
+WITH {", ".join(steps)}
 SELECT json_build_object(
     'items', coalesce(
-        (SELECT json_agg({PRODUCT_JSON} ORDER BY p.n) FROM ranked AS p
-         WHERE p.n > $3 AND p.n <= $3 + $4),
-        '[]'::json),
-    'next_cursor',
-        CASE WHEN (SELECT count(*) FROM ranked) > $3 + $4 THEN ($3 + $4)::text END)
+        (SELECT json_agg({item} ORDER BY p.tier, p.rank DESC, p.created_at DESC, p.id)
+         FROM (SELECT c.*, ts_rank(c.search_doc, {query}, 1) AS rank, $1::text AS currency
+               FROM ({union}) AS c
+               ORDER BY c.tier, rank DESC, c.created_at DESC, c.id
+               OFFSET $3 LIMIT $4) AS p),
+        '[]'::json){more})::text
 """
 
 
 EMPTY_PAGE = '{"items": [], "next_cursor": null}'
+NO_SUGGESTIONS = '{"items": []}'
+SUGGESTION_JSON = "json_build_object('id', p.id, 'name', p.name)"
+
+
+async def look_up_words(conn: asyncpg.Connection, *, query: str) -> list[QueryWord]:
+    return [
+        QueryWord(r["word"], r["exact"], r["known"], list(r["completions"]), list(r["near"]))
+        for r in await conn.fetch(WORDS, query)
+    ]
+
+
+async def ranked_page_json(
+    conn: asyncpg.Connection,
+    *,
+    currency: str,
+    words: list[QueryWord],
+    offset: int,
+    limit: int,
+    candidates: int = CANDIDATES,
+    suggestions: bool = False,
+) -> str:
+    """The page of products the looked-up `words` find, best first; as id and name only
+    for `suggestions`."""
+    queries = tiers(words)
+    if not queries:
+        return NO_SUGGESTIONS if suggestions else EMPTY_PAGE
+    item = SUGGESTION_JSON if suggestions else PRODUCT_JSON
+    page: str = await conn.fetchval(
+        ranked_sql(len(queries), item, paged=not suggestions),
+        currency, candidates, offset, limit, *queries,
+    )  # fmt: skip
+    return page
 
 
 async def search_page_json(
     conn: asyncpg.Connection, *, currency: str, query: str, offset: int, limit: int
 ) -> str:
-    found = [r["spellings"] for r in await conn.fetch(SPELLINGS, query) if r["spellings"]]
-    if not found:
-        return EMPTY_PAGE
-    corrected = " ".join(spellings[0] for spellings in found)
-    page: str = await conn.fetchval(
-        ranked_page_sql(len(found)),
-        currency,
-        corrected,
-        offset,
-        limit,
-        *(word_pattern(s) for s in found),
-    )
-    return page
+    words = await look_up_words(conn, query=query)
+    return await ranked_page_json(conn, currency=currency, words=words, offset=offset, limit=limit)

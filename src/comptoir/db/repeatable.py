@@ -10,7 +10,8 @@ is editing it: no revision to write, no 80 lines to copy.
 What stays in versioned revisions: tables, indexes, policies, data changes, a change of a
 function's signature (DROP FUNCTION there, the new definition in its file), and the
 functions whose results are stored (`fold()` and `name_spellings()` make the search's
-vocabulary: changing them must rebuild it, which only a revision can do).
+vocabulary, `product_tags()` the products' search documents: changing them must rebuild
+what they made, which only a revision can do).
 
 A database below the head (a downgrade, or `db upgrade REV`) has the functions its
 revisions made, and forgets the recorded checksums, so that the next upgrade to the head
@@ -25,7 +26,7 @@ import asyncpg
 
 FUNCTIONS = Path(__file__).parent / "functions"
 # Functions that versioned revisions keep, for the reason above.
-VERSIONED = frozenset({"fold", "name_spellings"})
+VERSIONED = frozenset({"fold", "name_spellings", "product_tags"})
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from typing import Any
 
 import asyncpg
 
-from comptoir.importer import cutover, event_sql, staging
+from comptoir.importer import catalog_fields, cutover, event_sql, staging
 from comptoir.importer.report import Outcome, Report
 
 
@@ -226,3 +226,8 @@ async def analyze_written(conn: asyncpg.Connection) -> None:
     except asyncio.CancelledError:
         # Ctrl-C after the commit: the import is done, and its report is still owed.
         pass
+
+
+async def fill_catalog_fields(conn: asyncpg.Connection) -> None:
+    """The products' images and SKU from the legacy fields kept in their attributes."""
+    await conn.execute(catalog_fields.FILL)

@@ -132,6 +132,7 @@ async def import_store(
                     await stage.run(months, progress)
                 await queries.store_hashes(conn, [(o, f.result()) for o, f in passwords.items()])
             await settle(conn, report, months)
+            await queries.fill_catalog_fields(conn)
             await _file_rejects(conn, report)
             async for collection, raw, reason in queries.staged_rejects(conn):
                 rejects.write(collection, raw, reason)

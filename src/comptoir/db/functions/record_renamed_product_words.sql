@@ -1,4 +1,4 @@
--- A row trigger on name changes only, so that checkout's stock updates never pay for it.
+-- A row trigger on name and attribute changes only, so that checkout's stock updates never pay for it.
 CREATE OR REPLACE FUNCTION public.record_renamed_product_words()
  RETURNS trigger
  LANGUAGE plpgsql
@@ -6,7 +6,7 @@ AS $$
     BEGIN
         INSERT INTO product_words (spelling, word)
         SELECT DISTINCT s, fold(s)
-        FROM name_spellings(NEW.name) AS s
+        FROM name_spellings(concat_ws(' ', NEW.name, product_tags(NEW.attributes))) AS s
         ON CONFLICT (spelling) DO NOTHING;
         RETURN NULL;
     END
