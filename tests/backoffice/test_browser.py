@@ -29,7 +29,6 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 
 from comptoir.app import create_app
-from comptoir.catalog.schemas import NewProduct
 from comptoir.demo import seed
 from comptoir.settings import Settings
 from tests.conftest import migrated_database
@@ -239,9 +238,6 @@ def test_shipping_an_order_and_cancelling_another_puts_its_stock_back(
     screenshot(browser, "product")
 
 
-@pytest.mark.skipif(
-    "images" not in NewProduct.model_fields, reason="the API takes images with issue 18"
-)
 def test_creating_a_product_with_images_and_attributes(
     browser: webdriver.Chrome, shop: Shop
 ) -> None:
@@ -268,14 +264,7 @@ def test_creating_a_product_with_images_and_attributes(
     assert [a.text for a in browser.find_elements(By.CSS_SELECTOR, "#product-images a")] == images
 
 
-def has_restore(shop: Shop) -> bool:
-    paths = shop.api.get("/openapi.json").json()["paths"]
-    return "/v1/admin/products/{product_id}/restore" in paths
-
-
 def test_restoring_a_deleted_product(browser: webdriver.Chrome, shop: Shop) -> None:
-    if not has_restore(shop):
-        pytest.skip("the API restores products with issue 18")
     created = shop.api.post("/v1/products", json={"name": "Lampe oubliée", "price": "19.90"})
     product_id = created.json()["id"]
     assert shop.api.delete(f"/v1/products/{product_id}").status_code == 204

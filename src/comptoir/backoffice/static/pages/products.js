@@ -1,7 +1,7 @@
 // Products: the list by state (active, inactive, deleted), a product's form (price, stock,
 // images, attributes), deactivate, delete and restore.
 
-import { ApiError, del, get, patch, post } from "../api.js";
+import { del, get, patch, post } from "../api.js";
 import { alert, fill, confirmAction, field, h, money, number, status, table } from "../dom.js";
 
 const STATES = ["active", "inactive", "deleted"];
@@ -32,25 +32,8 @@ export async function products(main, rest, params) {
   await page(list, state, q, null);
 }
 
-// GET /v1/admin/products lists every state; an API without it has only the public list
-// (active products), which the page then says.
-async function fetchPage(state, q, cursor) {
-  try {
-    return await get("/v1/admin/products", { state, q, sort: "newest", limit: 25, cursor });
-  } catch (error) {
-    if (!(error instanceof ApiError) || error.status !== 404) throw error;
-  }
-  const result = q
-    ? await get("/v1/products/search", { q, limit: 25, cursor })
-    : await get("/v1/products", { limit: 25, cursor });
-  return { ...result, items: state === "active" ? result.items : [], partial: true };
-}
-
 async function page(list, state, q, cursor) {
-  const result = await fetchPage(state, q, cursor);
-  if (result.partial && state !== "active") {
-    list.append(alert("This API lists only active products (it has no GET /v1/admin/products)."));
-  }
+  const result = await get("/v1/admin/products", { state, q, sort: "newest", limit: 25, cursor });
   list.append(table([
     { label: "Name", value: (p) => h("a", { href: `#/products/${p.id}` }, p.name) },
     { label: "SKU", value: (p) => p.sku ?? "" },
@@ -115,8 +98,7 @@ function edit(main, product) {
       name: name.value, description: description.value, price: price.value,
       stock: Number(stock.value), active: active.checked,
     };
-    // The catalog's richer fields are sent when filled, so that an API without them still
-    // takes a plain product.
+    // Only what the admin filled or the product had: an empty SKU stays absent.
     const urls = images.value.split("\n").map((u) => u.trim()).filter(Boolean);
     if (urls.length || (p.images ?? []).length) out.images = urls;
     const attrs = readAttributes(attributes.value);
