@@ -195,6 +195,64 @@ CREATE FUNCTION public.create_analytics_events_partitions(start timestamp with t
     END
     $$;
 
+CREATE TABLE public.orders (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    user_id uuid NOT NULL,
+    status public.order_status DEFAULT 'pending'::public.order_status NOT NULL,
+    total_amount numeric(12,2) NOT NULL,
+    payment_intent_id text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    legacy_id text,
+    shipping_address jsonb,
+    billing_address jsonb,
+    CONSTRAINT orders_total_amount_check CHECK ((total_amount >= (0)::numeric))
+);
+
+CREATE TABLE public.payment_events (
+    event_id text NOT NULL,
+    payment_intent_id text NOT NULL,
+    order_id uuid,
+    outcome text NOT NULL,
+    result text NOT NULL,
+    payload jsonb NOT NULL,
+    received_at timestamp with time zone DEFAULT now() NOT NULL,
+    amount numeric(12,2),
+    currency text,
+    provider text DEFAULT 'webhook'::text NOT NULL,
+    type text NOT NULL,
+    CONSTRAINT payment_events_currency_check CHECK ((currency ~ '^[A-Z]{3}$'::text)),
+    CONSTRAINT payment_events_outcome_check CHECK ((outcome = ANY (ARRAY['succeeded'::text, 'failed'::text, 'canceled'::text, 'refund_pending'::text, 'refund_succeeded'::text, 'refund_failed'::text]))),
+    CONSTRAINT payment_events_provider_check CHECK ((provider = ANY (ARRAY['stripe'::text, 'webhook'::text]))),
+    CONSTRAINT payment_events_result_check CHECK ((result = ANY (ARRAY['paid'::text, 'already_paid'::text, 'payment_failed'::text, 'order_cancelled'::text, 'order_not_payable'::text, 'unknown_order'::text, 'intent_mismatch'::text, 'amount_mismatch'::text, 'canceled'::text, 'refund_pending'::text, 'refund_succeeded'::text, 'refund_failed'::text])))
+);
+
+CREATE TABLE public.payments (
+    order_id uuid NOT NULL,
+    provider text NOT NULL,
+    status text DEFAULT 'requires_payment'::text NOT NULL,
+    intent_id text,
+    client_secret text,
+    amount numeric(12,2) NOT NULL,
+    currency text NOT NULL,
+    refund_status text,
+    refund_amount numeric(12,2),
+    refund_id text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT payments_amount_check CHECK ((amount >= (0)::numeric)),
+    CONSTRAINT payments_check CHECK (((refund_status IS NULL) = (refund_amount IS NULL))),
+    CONSTRAINT payments_currency_check CHECK ((currency ~ '^[A-Z]{3}$'::text)),
+    CONSTRAINT payments_provider_check CHECK ((provider = ANY (ARRAY['stripe'::text, 'webhook'::text]))),
+    CONSTRAINT payments_refund_amount_check CHECK ((refund_amount >= (0)::numeric)),
+    CONSTRAINT payments_refund_status_check CHECK ((refund_status = ANY (ARRAY['pending'::text, 'succeeded'::text, 'failed'::text]))),
+    CONSTRAINT payments_status_check CHECK ((status = ANY (ARRAY['requires_payment'::text, 'succeeded'::text, 'failed'::text, 'canceled'::text, 'mismatch'::text])))
+);
+
+CREATE FUNCTION public.document_payment(order_id uuid, staff boolean) RETURNS jsonb
+    LANGUAGE sql STABLE
+    RETURN (SELECT (jsonb_build_object('provider', p.provider, 'status', COALESCE(p.status, 'none'::text), 'refund', CASE WHEN (p.refund_status IS NOT NULL) THEN jsonb_build_object('status', p.refund_status, 'amount', (p.refund_amount)::text) ELSE NULL::jsonb END, 'client_secret', CASE WHEN ((o.status = 'pending'::public.order_status) AND (p.status = ANY (ARRAY['requires_payment'::text, 'failed'::text]))) THEN p.client_secret ELSE NULL::text END, 'events', COALESCE((SELECT jsonb_agg(CASE WHEN document_payment.staff THEN jsonb_build_object('type', e.type, 'received_at', e.received_at, 'event_id', e.event_id, 'provider', e.provider, 'result', e.result, 'payment_intent_id', e.payment_intent_id, 'amount', (e.amount)::text, 'currency', e.currency) ELSE jsonb_build_object('type', e.type, 'received_at', e.received_at) END ORDER BY e.received_at, e.event_id) AS jsonb_agg FROM public.payment_events e WHERE (e.order_id = o.id)), '[]'::jsonb)) || CASE WHEN document_payment.staff THEN jsonb_build_object('payment_intent_id', p.intent_id, 'refund_id', p.refund_id, 'amount', (p.amount)::text, 'currency', p.currency) ELSE '{}'::jsonb END) FROM (public.orders o LEFT JOIN public.payments p ON ((p.order_id = o.id))) WHERE (o.id = document_payment.order_id));
+
 CREATE FUNCTION public.ensure_analytics_events_partition(month timestamp with time zone) RETURNS bigint
     LANGUAGE plpgsql
     AS $$
@@ -286,20 +344,6 @@ CREATE TABLE public.order_items (
     CONSTRAINT order_items_unit_price_check CHECK ((unit_price >= (0)::numeric))
 );
 
-CREATE TABLE public.orders (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    user_id uuid NOT NULL,
-    status public.order_status DEFAULT 'pending'::public.order_status NOT NULL,
-    total_amount numeric(12,2) NOT NULL,
-    payment_intent_id text,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    legacy_id text,
-    shipping_address jsonb,
-    billing_address jsonb,
-    CONSTRAINT orders_total_amount_check CHECK ((total_amount >= (0)::numeric))
-);
-
 CREATE TABLE public.products (
     id uuid DEFAULT gen_random_uuid() NOT NULL,
     name text NOT NULL,
@@ -328,7 +372,7 @@ WITH (fillfactor='90');
 
 CREATE FUNCTION public.order_document(order_id uuid, currency text) RETURNS jsonb
     LANGUAGE sql STABLE
-    RETURN (SELECT jsonb_build_object('id', o.id, 'status', o.status, 'total', (o.total_amount)::text, 'currency', order_document.currency, 'payment_intent_id', o.payment_intent_id, 'created_at', o.created_at, 'updated_at', o.updated_at, 'shipping_address', o.shipping_address, 'billing_address', o.billing_address, 'items', COALESCE((SELECT jsonb_agg(jsonb_build_object('product_id', oi.product_id, 'name', p.name, 'quantity', oi.quantity, 'unit_price', (oi.unit_price)::text, 'line_total', ((oi.unit_price * (oi.quantity)::numeric))::text) ORDER BY p.name, oi.id) AS jsonb_agg FROM (public.order_items oi JOIN public.products p ON ((p.id = oi.product_id))) WHERE (oi.order_id = o.id)), '[]'::jsonb)) AS jsonb_build_object FROM public.orders o WHERE (o.id = order_document.order_id));
+    RETURN (SELECT jsonb_build_object('id', o.id, 'status', o.status, 'total', (o.total_amount)::text, 'currency', order_document.currency, 'payment_intent_id', o.payment_intent_id, 'created_at', o.created_at, 'updated_at', o.updated_at, 'shipping_address', o.shipping_address, 'billing_address', o.billing_address, 'items', COALESCE((SELECT jsonb_agg(jsonb_build_object('product_id', oi.product_id, 'name', p.name, 'quantity', oi.quantity, 'unit_price', (oi.unit_price)::text, 'line_total', ((oi.unit_price * (oi.quantity)::numeric))::text) ORDER BY p.name, oi.id) AS jsonb_agg FROM (public.order_items oi JOIN public.products p ON ((p.id = oi.product_id))) WHERE (oi.order_id = o.id)), '[]'::jsonb), 'payment', public.document_payment(o.id, false)) AS jsonb_build_object FROM public.orders o WHERE (o.id = order_document.order_id));
 
 CREATE FUNCTION public.place_order(buyer uuid, idempotency_key text, request_fingerprint text, currency text, max_pending integer, shipping jsonb DEFAULT NULL::jsonb, billing jsonb DEFAULT NULL::jsonb) RETURNS jsonb
     LANGUAGE plpgsql
@@ -628,21 +672,6 @@ ALTER TABLE public.outbox_emails ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTIT
     CACHE 1
 );
 
-CREATE TABLE public.payment_events (
-    event_id text NOT NULL,
-    payment_intent_id text NOT NULL,
-    order_id uuid,
-    outcome text NOT NULL,
-    result text NOT NULL,
-    payload jsonb NOT NULL,
-    received_at timestamp with time zone DEFAULT now() NOT NULL,
-    amount numeric(12,2),
-    currency text,
-    CONSTRAINT payment_events_currency_check CHECK ((currency ~ '^[A-Z]{3}$'::text)),
-    CONSTRAINT payment_events_outcome_check CHECK ((outcome = ANY (ARRAY['succeeded'::text, 'failed'::text]))),
-    CONSTRAINT payment_events_result_check CHECK ((result = ANY (ARRAY['paid'::text, 'already_paid'::text, 'payment_failed'::text, 'order_cancelled'::text, 'order_not_payable'::text, 'unknown_order'::text, 'intent_mismatch'::text, 'amount_mismatch'::text])))
-);
-
 CREATE TABLE public.product_words (
     spelling text NOT NULL,
     word text NOT NULL
@@ -747,6 +776,12 @@ ALTER TABLE ONLY public.outbox_emails
 ALTER TABLE ONLY public.payment_events
     ADD CONSTRAINT payment_events_pkey PRIMARY KEY (event_id);
 
+ALTER TABLE ONLY public.payments
+    ADD CONSTRAINT payments_intent_id_key UNIQUE (intent_id);
+
+ALTER TABLE ONLY public.payments
+    ADD CONSTRAINT payments_pkey PRIMARY KEY (order_id);
+
 ALTER TABLE ONLY public.product_words
     ADD CONSTRAINT product_words_pkey PRIMARY KEY (spelling);
 
@@ -815,6 +850,8 @@ CREATE INDEX payment_events_order_id_idx ON public.payment_events USING btree (o
 
 CREATE INDEX payment_events_payment_intent_id_idx ON public.payment_events USING btree (payment_intent_id);
 
+CREATE INDEX payments_open_idx ON public.payments USING btree (created_at) WHERE ((status = ANY (ARRAY['requires_payment'::text, 'failed'::text])) OR (refund_status = 'pending'::text));
+
 CREATE INDEX product_words_word_c_idx ON public.product_words USING btree (word COLLATE "C");
 
 CREATE INDEX product_words_word_idx ON public.product_words USING btree (word);
@@ -879,6 +916,8 @@ CREATE TRIGGER orders_set_updated_at BEFORE UPDATE ON public.orders FOR EACH ROW
 
 CREATE CONSTRAINT TRIGGER orders_total_is_sum_of_lines AFTER INSERT OR UPDATE OF total_amount ON public.orders DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION public.check_order_total();
 
+CREATE TRIGGER payments_set_updated_at BEFORE UPDATE ON public.payments FOR EACH ROW EXECUTE FUNCTION public.set_updated_at();
+
 CREATE TRIGGER products_record_words_on_insert AFTER INSERT ON public.products REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.record_product_words();
 
 CREATE TRIGGER products_record_words_on_rename AFTER UPDATE OF name, attributes ON public.products FOR EACH ROW WHEN (((old.name IS DISTINCT FROM new.name) OR (old.attributes IS DISTINCT FROM new.attributes))) EXECUTE FUNCTION public.record_renamed_product_words();
@@ -922,6 +961,9 @@ ALTER TABLE ONLY public.orders
 
 ALTER TABLE ONLY public.payment_events
     ADD CONSTRAINT payment_events_order_id_fkey FOREIGN KEY (order_id) REFERENCES public.orders(id) ON DELETE RESTRICT;
+
+ALTER TABLE ONLY public.payments
+    ADD CONSTRAINT payments_order_id_fkey FOREIGN KEY (order_id) REFERENCES public.orders(id) ON DELETE RESTRICT;
 
 ALTER TABLE ONLY public.refresh_tokens
     ADD CONSTRAINT refresh_tokens_session_id_fkey FOREIGN KEY (session_id) REFERENCES public.sessions(id) ON DELETE CASCADE;
@@ -985,6 +1027,18 @@ CREATE POLICY outbox_emails_of_staff ON public.outbox_emails TO comptoir_staff U
 ALTER TABLE public.payment_events ENABLE ROW LEVEL SECURITY;
 
 CREATE POLICY payment_events_of_staff ON public.payment_events TO comptoir_staff USING (true);
+
+CREATE POLICY payment_events_of_user ON public.payment_events FOR SELECT USING ((EXISTS ( SELECT
+   FROM public.orders
+  WHERE (orders.id = payment_events.order_id))));
+
+ALTER TABLE public.payments ENABLE ROW LEVEL SECURITY;
+
+CREATE POLICY payments_of_staff ON public.payments TO comptoir_staff USING (true);
+
+CREATE POLICY payments_of_user ON public.payments FOR SELECT USING ((EXISTS ( SELECT
+   FROM public.orders
+  WHERE (orders.id = payments.order_id))));
 
 -- The monthly partitions of analytics_events depend on the date: the migration creates the
 -- current and next months, and `comptoir db maintain` keeps creating them ahead.

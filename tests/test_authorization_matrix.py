@@ -245,6 +245,16 @@ ROUTES = [
         200,
         expect=(("other_customer", 404), ("admin", 404)),
     ),
+    # No payment provider in this app: once authorized, asking for the payment is 404.
+    Route(
+        "POST",
+        "/v1/orders/{order_id}/payment",
+        "user",
+        404,
+        expect=(("other_customer", 404), ("admin", 404)),
+    ),
+    # Stripe is off in this app: 404 whoever calls (its signatures: tests/payments/).
+    Route("POST", "/v1/payments/stripe/webhook", "public", 404),
     # Unsigned: refused whoever calls, token or not.
     Route(
         "POST",
@@ -273,6 +283,7 @@ ROUTES = [
     Route("GET", "/v1/admin/products", "admin", 200, query="?state=deleted"),
     Route("POST", "/v1/admin/products/{product_id}/restore", "admin", 200, deleted=True),
     Route("GET", "/v1/admin/orders", "admin", 200),
+    Route("GET", "/v1/admin/orders/{order_id}", "admin", 200),
     Route(
         "POST",
         "/v1/admin/orders/{order_id}/status",

@@ -34,7 +34,10 @@ from comptoir.observability.middleware import Observe
 from comptoir.operations import router as operations
 from comptoir.orders import router as orders
 from comptoir.orders import service as order_service
+from comptoir.payments import providers
 from comptoir.payments import router as payments
+from comptoir.payments import service as payment_service
+from comptoir.payments.provider import Provider
 from comptoir.ratelimit import RateLimits
 from comptoir.secrets_store import kept_secret
 from comptoir.settings import Settings, load_settings
@@ -56,7 +59,7 @@ def create_app(settings: Settings, *, url: str | None = None) -> FastAPI:
         app.state.doors = PoolDoors(app.state.pool, rls=settings.rls == "on")
         # The shop's own upkeep, as the system: every order, no customer.
         system = app.state.doors.to(SYSTEM)
-        sweeper = _start_sweeper(system, settings)
+        sweeper = _start_sweeper(system, settings, app.state.payment_provider)
         # Every worker runs a sender; SKIP LOCKED shares the outbox between them.
         stop_mail = asyncio.Event()
         mailer = asyncio.create_task(
@@ -77,6 +80,8 @@ def create_app(settings: Settings, *, url: str | None = None) -> FastAPI:
                         await task
             await app.state.pool.close()
             await app.state.rate_limits.close()
+            if app.state.payment_provider is not None:
+                await app.state.payment_provider.close()
 
     app = FastAPI(
         title="Comptoir",
@@ -106,6 +111,7 @@ def create_app(settings: Settings, *, url: str | None = None) -> FastAPI:
         else kept_secret(settings.data_dir, "webhook_secret")
     )
     app.state.rate_limits = RateLimits(settings)
+    app.state.payment_provider = providers.configured(settings)
     app.state.metrics = Metrics()
     install_error_handlers(app)
     install_fault_handlers(app)
@@ -154,13 +160,25 @@ def create_app(settings: Settings, *, url: str | None = None) -> FastAPI:
     return app
 
 
-def _start_sweeper(system: Door, settings: Settings) -> asyncio.Task[None] | None:
+def _start_sweeper(
+    system: Door, settings: Settings, provider: Provider | None
+) -> asyncio.Task[None] | None:
     """Unpaid orders past COMPTOIR_PENDING_ORDER_TTL_MINUTES give their stock back: every
-    worker runs the sweep, and a transaction-level advisory lock lets one at a time work."""
+    worker runs the sweep, and a transaction-level advisory lock lets one at a time work.
+    Then the provider's intents of cancelled orders are cancelled (no money for an order
+    that is gone)."""
     if not settings.pending_order_ttl_minutes:
         return None
     older_than = timedelta(minutes=settings.pending_order_ttl_minutes)
-    return asyncio.create_task(order_service.sweep_forever(system, older_than=older_than))
+
+    async def cancel_intents() -> object:
+        if provider is None:
+            return None
+        return await payment_service.cancel_intents(system, provider)
+
+    return asyncio.create_task(
+        order_service.sweep_forever(system, older_than=older_than, then=cancel_intents)
+    )
 
 
 def create_app_from_environment() -> FastAPI:

@@ -3,12 +3,13 @@
 import asyncio
 import json
 import os
+import re
 import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -30,6 +31,7 @@ from comptoir.importer.sources import StoreError
 from comptoir.observability.logs import logging_config
 from comptoir.observability.metrics import share_between_workers
 from comptoir.orders import service as orders
+from comptoir.payments import service as payments
 from comptoir.settings import Settings, SettingsError, load_settings, split_list
 from comptoir.users.admins import account_exists, create_or_promote_admin, set_password
 
@@ -38,6 +40,8 @@ db_app = typer.Typer(help="The database: migrations and schema.", no_args_is_hel
 app.add_typer(db_app, name="db")
 users_app = typer.Typer(help="Accounts.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
+payments_app = typer.Typer(help="Payments at the provider.", no_args_is_help=True)
+app.add_typer(payments_app, name="payments")
 
 err = Console(stderr=True, soft_wrap=True)
 out = Console()
@@ -271,6 +275,38 @@ def db_maintain(
             c.debug,
         )
     out.print("\n".join(done) if done else "nothing to do", highlight=False)
+
+
+def _since(value: str) -> datetime:
+    """`48h`, `7d`, or an ISO-8601 instant (UTC when it names no zone)."""
+    if match := re.fullmatch(r"(\d+)([hd])", value.strip()):
+        amount, unit = int(match[1]), match[2]
+        return datetime.now(UTC) - timedelta(hours=amount if unit == "h" else amount * 24)
+    try:
+        instant = datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter("give 48h, 7d or an ISO-8601 instant") from None
+    return instant if instant.tzinfo else instant.replace(tzinfo=UTC)
+
+
+@payments_app.command("reconcile")
+def payments_reconcile(
+    ctx: typer.Context,
+    since: Annotated[
+        str,
+        typer.Option(help="Payments placed since: 48h, 7d, or an ISO-8601 instant."),
+    ] = "7d",
+) -> None:
+    """Ask the payment provider about every payment still open (an order pending, or
+    cancelled while its payment could still take money) or owing a refund, and repair what
+    a lost or late webhook left behind: orders paid, payments cancelled, refunds asked for.
+    Prints what it changed. Safe to run again, and from cron while the shop serves."""
+    c: Context = ctx.obj
+    url = _guard(c.url, c.debug)
+    start = _since(since)
+    done = _guard(lambda: asyncio.run(payments.reconcile_at(url, c.settings, since=start)), c.debug)
+    # One line per repair, never wrapped: cron logs and scripts read them.
+    out.print("\n".join(done) if done else "nothing to repair", highlight=False, soft_wrap=True)
 
 
 @users_app.command("create-admin")

@@ -14,6 +14,7 @@ from fastapi import Depends, Request
 
 from comptoir.db.door import PUBLIC, SYSTEM, Door, Doors
 from comptoir.observability.metrics import Metrics
+from comptoir.payments.provider import Provider
 from comptoir.ratelimit import RateLimits
 from comptoir.settings import Settings
 
@@ -50,6 +51,15 @@ async def get_webhook_secret(request: Request) -> str:
 
 
 WebhookSecret = Annotated[str, Depends(get_webhook_secret)]
+
+
+async def get_payment_provider(request: Request) -> Provider | None:
+    """The shop's payment provider; None when none is configured (Stripe's keys unset)."""
+    provider: Provider | None = request.app.state.payment_provider
+    return provider
+
+
+PaymentProvider = Annotated[Provider | None, Depends(get_payment_provider)]
 
 
 async def get_metrics(request: Request) -> Metrics:

@@ -112,6 +112,17 @@ class Settings(BaseSettings):
     # (bench/README.md, "RLS"); off serves as the schema's owner, without the policies.
     rls: Literal["on", "off"] = "on"
     app_database_url: str | None = None
+    # Stripe (docs/payments.md): on when both keys are set, off (checkout as before, the
+    # neutral webhook only) when neither is. The API base is Stripe's unless a stand-in is
+    # wanted (tests, a staging proxy); a call that takes longer than the timeout is given up
+    # (the order stays payable), after the SDK's own retries with the same idempotency key.
+    stripe_secret_key: SecretStr | None = None
+    stripe_webhook_secret: SecretStr | None = None
+    stripe_api_base: Annotated[str, Field(pattern=r"^https?://[^\s/]+(:\d+)?$")] = (
+        "https://api.stripe.com"
+    )
+    stripe_timeout_seconds: Annotated[float, Field(gt=0, le=80)] = 10.0
+    stripe_max_network_retries: Annotated[int, Field(ge=0, le=5)] = 2
 
     @field_validator("database_url", "app_database_url")
     @classmethod
@@ -171,6 +182,17 @@ class Settings(BaseSettings):
             parse_many(value)
         except ValueError:
             raise ValueError("must look like 10/minute or 100/hour") from None
+        return value
+
+    @field_validator("stripe_webhook_secret")
+    @classmethod
+    def _stripe_pair(cls, value: SecretStr | None, info: object) -> SecretStr | None:
+        data = getattr(info, "data", {})
+        if (value is None) != (data.get("stripe_secret_key") is None):
+            raise ValueError(
+                "set both COMPTOIR_STRIPE_SECRET_KEY and COMPTOIR_STRIPE_WEBHOOK_SECRET, or"
+                " neither (Stripe off)"
+            )
         return value
 
     @field_validator("pool_max")

@@ -221,3 +221,26 @@ async def test_an_event_without_amount_or_currency_is_422(
     assert response.status_code == 422
     assert missing in {err["loc"][-1] for err in response.json()["errors"]}
     assert await db.fetchval("SELECT status::text FROM orders") == "pending"
+
+
+async def test_the_neutral_webhook_shows_its_payment_and_never_refunds(
+    client: httpx.AsyncClient,
+    app: FastAPI,
+    db: asyncpg.Connection,
+    customer: Account,
+    admin: Account,
+) -> None:
+    order = await pending_order(client, db, customer)
+    before = (await client.get(f"/v1/orders/{order}", headers=customer.headers)).json()
+    assert before["payment"] == {
+        "provider": None, "status": "none", "refund": None, "client_secret": None, "events": [],
+    }  # fmt: skip
+    await deliver(client, app, event(order, intent="pi_neutral"))
+    path = f"/v1/admin/orders/{order}/status"
+    cancelled = await client.post(path, json={"status": "cancelled"}, headers=admin.headers)
+    assert cancelled.status_code == 200
+    payment = cancelled.json()["payment"]
+    assert (payment["provider"], payment["status"], payment["refund"]) == (
+        "webhook", "succeeded", None,
+    )  # fmt: skip
+    assert [e["type"] for e in payment["events"]] == ["payment.succeeded"]

@@ -85,7 +85,7 @@ async def _customer_rows(
     )
     await conn.execute(
         "INSERT INTO payment_events (event_id, payment_intent_id, order_id, outcome, result,"
-        " payload) VALUES ($1, $2, $3, 'succeeded', 'paid', '{}')",
+        " payload, type) VALUES ($1, $2, $3, 'succeeded', 'paid', '{}', 'payment.succeeded')",
         f"evt-{tag}",
         f"pi-{tag}",
         order,

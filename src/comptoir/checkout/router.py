@@ -1,6 +1,8 @@
 """POST /v1/checkout."""
 
+import json
 from typing import Annotated
+from uuid import UUID
 
 from fastapi import APIRouter, Body, Header, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -8,9 +10,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from comptoir.addresses.schemas import Address
 from comptoir.auth.deps import CurrentUser
 from comptoir.checkout import idempotency, service
-from comptoir.deps import Currency, MetricsDep, PublicDb, SettingsDep
+from comptoir.deps import Currency, MetricsDep, PaymentProvider, PublicDb, SettingsDep, SystemDb
 from comptoir.errors import BadRequest, Forbidden, Responses, Unprocessable
+from comptoir.orders import queries as order_queries
 from comptoir.orders.schemas import Order
+from comptoir.payments import service as payments
 from comptoir.responses import raw_json
 
 router = APIRouter(tags=["checkout"])
@@ -61,6 +65,8 @@ async def checkout(
     currency: Currency,
     settings: SettingsDep,
     metrics: MetricsDep,
+    system: SystemDb,
+    provider: PaymentProvider,
     idempotency_key: IdempotencyKey = None,
     body: Annotated[
         CheckoutRequest | None,
@@ -69,7 +75,12 @@ async def checkout(
 ) -> Response:
     """Turn the caller's cart into an order, in one transaction. The addresses are copied
     onto the order as they are now. Through the public door: place_order_as_buyer() says
-    whom it serves itself, inside its one statement."""
+    whom it serves itself, inside its one statement.
+
+    With a payment provider, the order's payment is created after the order is committed,
+    in this request: the answer carries `payment.client_secret` for Stripe.js. When the
+    provider is slow or down the order is placed all the same, without a client secret:
+    `POST /v1/orders/{id}/payment` asks again (docs/payments.md)."""
     if not idempotency_key or not idempotency_key.strip():
         raise BadRequest("The Idempotency-Key header is required.")
     body = body or CheckoutRequest()
@@ -97,7 +108,18 @@ async def checkout(
         on_retry=metrics.checkout_retried,
     )
     headers = {"Idempotency-Replay": "true"} if placed.replayed else {}
-    return raw_json(placed.body, placed.status_code, headers)
+    body_text = placed.body
+    if provider is not None and placed.status_code == 201:
+        order = json.loads(body_text)
+        if order["status"] == "pending" and not order["payment"]["client_secret"]:
+            order_id = UUID(order["id"])
+            await payments.ensure_intent(system, provider, order_id=order_id, currency=currency)
+            again = await system.one(
+                order_queries.fetch_order_json, order_id=order_id, owner=user.id,
+                currency=currency,
+            )  # fmt: skip
+            body_text = again or body_text
+    return raw_json(body_text, placed.status_code, headers)
 
 
 def _address(address: Address | None) -> str | None:

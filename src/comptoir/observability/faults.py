@@ -55,7 +55,23 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
     return problem(500, "Something went wrong on our side.")
 
 
+def connection_lost(exc: BaseException) -> bool:
+    """A transaction whose session died under it: the statement failed with the database
+    away, then asyncpg's rollback found the connection closed and raised InterfaceError
+    ("cannot call Transaction.__aexit__(): the underlying connection is closed") in its
+    place. Any other InterfaceError is a misuse of the driver: a bug."""
+    cause = exc.__context__
+    return isinstance(cause, UNAVAILABLE) or "connection is closed" in str(exc)
+
+
+async def _interface_error(request: Request, exc: Exception) -> JSONResponse:
+    if connection_lost(exc):
+        return await _database_away(request, exc)
+    return await _database_error(request, exc)
+
+
 def install_fault_handlers(app: FastAPI) -> None:
     for kind in UNAVAILABLE:
         app.add_exception_handler(kind, _database_away)
     app.add_exception_handler(asyncpg.PostgresError, _database_error)
+    app.add_exception_handler(asyncpg.InterfaceError, _interface_error)

@@ -198,10 +198,11 @@ class AdminFilter:
         return clauses
 
 
-# The order document, with who placed it.
+# The order document, with who placed it and its payment as the back office sees it.
 ADMIN_DOCUMENT = (
     "order_document(o.id, $1) || (SELECT jsonb_build_object('customer', jsonb_build_object("
-    "'id', u.id, 'email', u.email::text, 'name', u.name))"
+    "'id', u.id, 'email', u.email::text, 'name', u.name),"
+    " 'payment', document_payment(o.id, true))"
     " FROM users AS u WHERE u.id = o.user_id)"
 )
 
@@ -221,6 +222,15 @@ async def list_admin_orders_json(
     )  # fmt: skip
     page: str = await conn.fetchval(sql, *args.values)
     return page
+
+
+async def fetch_admin_order_json(
+    conn: asyncpg.Connection, *, order_id: UUID, currency: str
+) -> str | None:
+    document: str | None = await conn.fetchval(
+        f"SELECT ({ADMIN_DOCUMENT})::text FROM orders AS o WHERE o.id = $2", currency, order_id
+    )
+    return document
 
 
 @dataclass(frozen=True)

@@ -8,13 +8,14 @@ from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime
 
 from comptoir.auth.deps import CurrentUser, CustomerDb, StaffDb
-from comptoir.deps import Currency
+from comptoir.deps import Currency, PaymentProvider, SystemDb
 from comptoir.errors import NotFound, Responses
 from comptoir.leads.router import wants_csv
 from comptoir.orders import export, queries, service
-from comptoir.orders.schemas import AdminOrderPage, Order, OrderPage, StatusMove
+from comptoir.orders.schemas import AdminOrder, AdminOrderPage, Order, OrderPage, StatusMove
 from comptoir.orders.states import Status
 from comptoir.pagination import Cursor, Limit, decode_time_id
+from comptoir.payments import service as payments
 from comptoir.periods import period
 from comptoir.responses import raw_json
 
@@ -58,9 +59,15 @@ async def my_order(
     responses={**MINE, 409: {"description": "Not pending"}},
 )
 async def cancel_my_order(
-    order_id: UUID, user: CurrentUser, db: CustomerDb, currency: Currency
+    order_id: UUID,
+    user: CurrentUser,
+    db: CustomerDb,
+    system: SystemDb,
+    provider: PaymentProvider,
+    currency: Currency,
 ) -> Response:
-    """Cancel one of the caller's pending orders; its units go back in stock."""
+    """Cancel one of the caller's pending orders; its units go back in stock, and its
+    payment at the provider is cancelled (the shop's own call: through the system's door)."""
     document = await service.move(
         db,
         order_id=order_id,
@@ -69,7 +76,45 @@ async def cancel_my_order(
         currency=currency,
         only_from="pending",
     )
+    if provider is not None and await payments.cancel_intents(system, provider, order_id=order_id):
+        document = await _mine(db, order_id, user.id, currency)
     return raw_json(document)
+
+
+@router.post(
+    "/v1/orders/{order_id}/payment",
+    response_model=Order,
+    responses={
+        **MINE,
+        409: {"description": "Not pending"},
+        503: {"description": "The payment provider did not answer; the order is kept"},
+    },
+)
+async def pay_my_order(
+    order_id: UUID,
+    user: CurrentUser,
+    db: CustomerDb,
+    system: SystemDb,
+    provider: PaymentProvider,
+    currency: Currency,
+) -> Response:
+    """The payment of one of the caller's pending orders at the shop's provider, created
+    if checkout could not (the provider was down): the order, with `payment.client_secret`
+    for Stripe.js. Idempotent: never a second payment for an order. 404 when the shop has no
+    provider."""
+    await payments.pay_order(
+        db, provider, order_id=order_id, owner=user.id, currency=currency, system=system
+    )
+    return raw_json(await _mine(db, order_id, user.id, currency))
+
+
+async def _mine(db: CustomerDb, order_id: UUID, owner: UUID, currency: str) -> str:
+    document = await db.one(
+        queries.fetch_order_json, order_id=order_id, owner=owner, currency=currency
+    )
+    if document is None:
+        raise NotFound("No such order.")
+    return document
 
 
 @router.get(
@@ -136,14 +181,28 @@ async def all_orders(
         409: {"description": "Move not allowed"},
     },
 )
-async def move_order(order_id: UUID, body: StatusMove, db: StaffDb, currency: Currency) -> Response:
+async def move_order(
+    order_id: UUID, body: StatusMove, db: StaffDb, provider: PaymentProvider, currency: Currency
+) -> Response:
     """Move an order: pending→paid, pending→cancelled, paid→shipped, paid→cancelled.
-    Cancelling puts the stock back."""
-    document = await service.move(
-        db,
-        order_id=order_id,
-        target=body.status,
-        owner=None,
-        currency=currency,
+    Cancelling puts the stock back; cancelling an order paid through a provider refunds it
+    there (once, however often the request is retried: `payment.refund` says where it
+    stands), and cancelling a pending one cancels its payment."""
+    document = await payments.move_as_admin(
+        db, provider, order_id=order_id, target=body.status, currency=currency
     )
+    return raw_json(document)
+
+
+@router.get(
+    "/v1/admin/orders/{order_id}",
+    response_model=AdminOrder,
+    responses={**ADMIN, 404: {"description": "No such order"}},
+)
+async def admin_order(order_id: UUID, db: StaffDb, currency: Currency) -> Response:
+    """One order as the back office sees it: its customer, and its payment with the
+    provider's ids and every payment event."""
+    document = await db.one(queries.fetch_admin_order_json, order_id=order_id, currency=currency)
+    if document is None:
+        raise NotFound("No such order.")
     return raw_json(document)

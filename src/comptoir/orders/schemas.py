@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict
 from comptoir.addresses.schemas import Address
 from comptoir.catalog.schemas import Money
 from comptoir.orders.states import Status
+from comptoir.payments.schemas import AdminPayment, Payment
 
 
 class OrderLine(BaseModel):
@@ -30,6 +31,7 @@ class Order(BaseModel):
     shipping_address: Address | None = None
     billing_address: Address | None = None
     items: list[OrderLine]
+    payment: Payment
 
 
 class Customer(BaseModel):
@@ -40,6 +42,7 @@ class Customer(BaseModel):
 
 class AdminOrder(Order):
     customer: Customer
+    payment: AdminPayment
 
 
 class AdminOrderPage(BaseModel):

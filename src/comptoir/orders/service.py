@@ -3,7 +3,7 @@ that expire."""
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import timedelta
 from uuid import UUID
@@ -24,11 +24,14 @@ async def move(
     owner: UUID | None,
     currency: str,
     only_from: str | None = None,
+    within: Callable[[asyncpg.Connection, queries.LockedOrder], Awaitable[None]] | None = None,
 ) -> str:
     """Move the order to `target` in one transaction; return the order document.
 
     `owner`: the customer who must own the order (None for an admin). `only_from`: a
-    narrower rule for this caller (a customer cancels pending orders only).
+    narrower rule for this caller (a customer cancels pending orders only). `within`: what
+    else belongs to the move, in its transaction, given the order as it was (a refund owed
+    when a paid order is cancelled: payments/service.py).
     """
     async with db.transaction() as conn:
         order = await queries.lock_order(conn, order_id=order_id, owner=owner)
@@ -43,6 +46,8 @@ async def move(
         await queries.update_status(conn, order_id=order_id, status=target)
         if states.returns_stock(target):
             await queries.restock(conn, order_ids=[order_id])
+        if within is not None:
+            await within(conn, order)
         document = await queries.fetch_order_json(
             conn, order_id=order_id, owner=None, currency=currency
         )
@@ -95,9 +100,16 @@ async def expire_pending(begin: Begin, *, older_than: timedelta) -> int:
             return total
 
 
-async def sweep_forever(db: Door, *, older_than: timedelta, every: float = 60.0) -> None:
+async def sweep_forever(
+    db: Door,
+    *,
+    older_than: timedelta,
+    every: float = 60.0,
+    then: Callable[[], Awaitable[object]] | None = None,
+) -> None:
     """`comptoir serve`'s background task: expire unpaid orders now, then every minute,
-    through `db`, the system's door. A failure (the database restarting, say) is logged and
+    through `db`, the system's door, and `then` (the payment provider's intents of the
+    orders expired are cancelled). A failure (the database restarting, say) is logged and
     the next round tries again."""
     while True:
         try:
@@ -105,6 +117,8 @@ async def sweep_forever(db: Door, *, older_than: timedelta, every: float = 60.0)
                 log.info(
                     "expired %d unpaid orders older than %s; stock put back", expired, older_than
                 )
+            if then is not None:
+                await then()
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             log.warning("could not expire unpaid orders this round: %s", exc)
         await asyncio.sleep(every)

@@ -1,5 +1,5 @@
 -- An order as the API shows it: lines with the product's current name and the price paid,
--- and the addresses as they were at checkout.
+-- and the addresses as they were at checkout, and its payment as its customer sees it.
 -- One definition for checkout, replays and the order routes.
 CREATE OR REPLACE FUNCTION public.order_document(order_id uuid, currency text)
  RETURNS jsonb
@@ -17,5 +17,6 @@ RETURN (
                 'unit_price', oi.unit_price::text,
                 'line_total', (oi.unit_price * oi.quantity)::text) ORDER BY p.name, oi.id)
             FROM order_items AS oi JOIN products AS p ON p.id = oi.product_id
-            WHERE oi.order_id = o.id), '[]'::jsonb))
+            WHERE oi.order_id = o.id), '[]'::jsonb),
+        'payment', document_payment(o.id, false))
     FROM orders AS o WHERE o.id = order_document.order_id);

@@ -2,7 +2,7 @@
 Operations page reads.
 
 Revision ID: 0016
-Revises: 0013
+Revises: 0014
 Create Date: 2026-11-25
 
 `GET /v1/admin/dashboard` shows the on-sale products with the least stock left. Without an
@@ -20,7 +20,7 @@ cluster's, shared by its databases, as the roles themselves are kept.
 from comptoir.db.migrations.sql import run_sql
 
 revision = "0016"
-down_revision = "0013"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
