@@ -4,10 +4,6 @@
 import { dayAfter, dayStart, download, get, post } from "../api.js";
 import { alert, fill, confirmAction, field, h, money, status, table, when } from "../dom.js";
 
-// Orders seen in the admin list, which carries their customer: the detail's customer until
-// the API has GET /v1/admin/orders/{id}.
-const seen = new Map();
-
 const STATUSES = ["pending", "paid", "shipped", "cancelled"];
 // What each move is called, and what the confirmation says happens.
 const MOVES = {
@@ -61,7 +57,6 @@ export async function orders(main, rest, params) {
 
 async function page(list, q, cursor) {
   const result = await get("/v1/admin/orders", { ...q, limit: 25, cursor });
-  for (const o of result.items) seen.set(o.id, o.customer);
   list.append(table([
     { label: "Order", value: (o) => h("a", { href: `#/orders/${o.id}` }, o.id.slice(0, 8)) },
     { label: "Placed", value: (o) => when(o.created_at) },
@@ -86,13 +81,9 @@ function address(label, a) {
       .filter(Boolean).flatMap((line) => [line, h("br")])));
 }
 
-// The payment object (provider, status, refund, events) when the API sends one; the
-// admin form adds the provider's ids and what each event did.
+// The payment: provider, status, refund, the provider's intent and what each event did.
 function payment(order) {
   const p = order.payment;
-  if (!p) {
-    return h("p", { id: "payment" }, order.payment_intent_id ? `Paid: ${order.payment_intent_id}` : "No payment recorded.");
-  }
   const events = p.events ?? [];
   return h("dl", { id: "payment", class: "facts" },
     h("dt", {}, "Provider"), h("dd", {}, p.provider ?? "—"),
@@ -104,19 +95,9 @@ function payment(order) {
       h("li", {}, `${when(e.received_at)} ${e.type}${e.result ? ` (${e.result})` : ""}`))))] : null);
 }
 
-// The admin form when the API has it (with the customer), the plain one otherwise.
-async function fetchOrder(id) {
-  try {
-    return await get(`/v1/admin/orders/${id}`);
-  } catch (error) {
-    if (error.status !== 404 && error.status !== 405) throw error;
-  }
-  const order = await get(`/v1/orders/${id}`);
-  return { ...order, customer: seen.get(id) ?? null };
-}
-
 async function detail(main, id) {
-  const order = await fetchOrder(id);
+  // The admin form: the customer, and the payment with the provider's ids and events.
+  const order = await get(`/v1/admin/orders/${id}`);
   const feedback = h("div", { "aria-live": "polite", id: "order-feedback" });
   const paidOnline = order.payment?.status === "succeeded";
   const moves = (MOVES[order.status] ?? []).map(([target, label]) =>
