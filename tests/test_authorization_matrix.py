@@ -109,6 +109,7 @@ class Route:
             user_id=world.bystanders[caller.name],
             order_id=world.order,
             address_id=world.address,
+            asset="orders.js" if "pages" in self.path else "app.js",
         )
         return path + self.query
 
@@ -162,6 +163,21 @@ ROUTES = [
     Route("GET", "/v1/products/suggest", "public", 200, query="?q=lam"),
     Route("GET", "/v1/products/{product_id}", "public", 200),
     Route("GET", "/healthz", "public", 200),
+    # The back office's page and assets: static, the same for everyone; its data comes from
+    # the API's own routes.
+    Route("GET", "/admin", "public", 308),
+    Route("GET", "/admin/", "public", 200),
+    Route("GET", "/admin/assets/{asset}", "public", 200),
+    Route("GET", "/admin/assets/pages/{asset}", "public", 200),
+    # The back office's sign-in: admins only, so a customer's right password is 403,
+    # whoever sends it (tests/backoffice/test_session.py signs an admin in).
+    Route(
+        "POST",
+        "/v1/auth/session",
+        "public",
+        403,
+        body=lambda w, c: {"email": w.customer.email, "password": PASSWORD},
+    ),
     Route("GET", "/readyz", "public", 200),
     Route(
         "POST",
@@ -175,6 +191,7 @@ ROUTES = [
     Route("GET", "/metrics", "admin", 200),
     # Any signed-in user, on their own account and cart.
     Route("POST", "/v1/auth/logout", "user", 204, ends_token=True),
+    Route("DELETE", "/v1/auth/session", "user", 204, ends_token=True),
     Route("GET", "/v1/me", "user", 200),
     Route(
         "PUT",
@@ -279,6 +296,8 @@ ROUTES = [
     Route("GET", "/v1/admin/leads", "admin", 200),
     Route("GET", "/v1/admin/events", "admin", 200),
     Route("GET", "/v1/admin/events/summary", "admin", 200),
+    Route("GET", "/v1/admin/dashboard", "admin", 200),
+    Route("GET", "/v1/admin/db/stats", "admin", 200),
     Route("DELETE", "/v1/admin/users/{user_id}", "admin", 204),
 ]
 

@@ -13,9 +13,11 @@ from comptoir.accounts import router as accounts
 from comptoir.addresses import router as addresses
 from comptoir.auth import router as auth
 from comptoir.auth import security
+from comptoir.backoffice import router as backoffice
 from comptoir.carts import router as carts
 from comptoir.catalog import router as catalog
 from comptoir.checkout import router as checkout
+from comptoir.dashboard import router as dashboard
 from comptoir.db import migrate
 from comptoir.db.door import SYSTEM, Door, PoolDoors
 from comptoir.db.replicas import open_replicas
@@ -30,6 +32,7 @@ from comptoir.observability.faults import install_fault_handlers
 from comptoir.observability.logs import request_logger
 from comptoir.observability.metrics import Metrics
 from comptoir.observability.middleware import Observe
+from comptoir.operations import router as operations
 from comptoir.orders import router as orders
 from comptoir.orders import service as order_service
 from comptoir.payments import providers
@@ -152,6 +155,9 @@ def create_app(settings: Settings, *, url: str | None = None) -> FastAPI:
         users,
         leads,
         events,
+        dashboard,
+        operations,
+        backoffice,
     ):
         app.include_router(module.router)
     return app

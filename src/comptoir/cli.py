@@ -148,6 +148,7 @@ def serve(
             out.print(line, highlight=False)
     shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host  # noqa: S104
     out.print(f"Comptoir on http://{shown}:{port} — API docs at http://{shown}:{port}/docs")
+    out.print(f"Back office at http://{shown}:{port}/admin/ (admins sign in there)")
     # Workers are separate processes that read their settings from the environment: hand
     # them the server this process resolved (the embedded one, if that is what we run).
     os.environ["DATABASE_URL"] = url

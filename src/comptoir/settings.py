@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     # which rotates at each use and lives this many days (docs/api.md, "Sessions").
     token_ttl_seconds: Annotated[int, Field(ge=60, le=30 * 86400)] = 900
     refresh_token_ttl_days: Annotated[int, Field(ge=1, le=365)] = 30
+    # The back office's browser session (an httpOnly cookie, docs/back-office.md): a working
+    # day, after which the admin signs in again; logging out ends it at once.
+    browser_session_minutes: Annotated[int, Field(ge=5, le=7 * 24 * 60)] = 480
     # The origins (scheme://host[:port]) whose pages may call the API from a browser, comma
     # separated; none by default (docs/api.md, "A storefront on another origin").
     cors_origins: str = ""

@@ -10,12 +10,13 @@ invalid cases include some that schemathesis sends without any token, on purpose
 with an id in their path also get valid requests that name rows that exist: generated ids
 would only ever find 404.
 
-Two operations would end the admin's token and turn the rest of the run into 401s: `PUT
-/v1/me/password` (it revokes every token of the user) and `POST /v1/auth/logout` (it revokes
-the token). They are left out of the admin run and fuzzed in `test_token_ending_operations`,
-where every generated request gets a throwaway account of its own. Nothing else can lock the
-admin out: the app refuses to let an admin demote or delete their own account (409), and
-`test_the_admin_is_still_signed_in` checks it after the run.
+Some operations would end the admin's token and turn the rest of the run into 401s: `PUT
+/v1/me/password` (it revokes every token of the user), `POST /v1/auth/logout` and `DELETE
+/v1/auth/session` (they revoke the token). They are left out of the admin run and fuzzed
+in `test_token_ending_operations`, where every generated request gets a throwaway account
+of its own. Nothing else can lock the admin out: the app refuses to let an admin demote or
+delete their own account (409), and `test_the_admin_is_still_signed_in` checks it after
+the run.
 
 The operations are shared out among the modules of this folder (`shard`), so that pytest-xdist
 runs them on several workers at once: the whole surface is the longest single test of the
@@ -56,6 +57,7 @@ CHECKS = [not_a_server_error, response_schema_conformance, content_type_conforma
 TOKEN_ENDING = {
     ("PUT", "/v1/me/password"),
     ("POST", "/v1/auth/logout"),
+    ("DELETE", "/v1/auth/session"),
     ("POST", "/v1/me/erasure"),
 }
 

@@ -1,4 +1,8 @@
-"""Who is calling: `CurrentUser` (401 without a good token) and `AdminUser` (403 for others)."""
+"""Who is calling: `CurrentUser` (401 without a good token) and `AdminUser` (403 for others).
+
+The token comes from the Authorization header, or else from the back office's session
+cookie (`auth/cookie.py`), whose unsafe requests must carry the CSRF header.
+"""
 
 from dataclasses import dataclass
 from typing import Annotated
@@ -7,6 +11,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from comptoir.auth import queries
+from comptoir.auth.cookie import SESSION_COOKIE, csrf_ok
 from comptoir.auth.schemas import User
 from comptoir.auth.security import Claims, read_token
 from comptoir.db.door import Door, customer
@@ -23,15 +28,21 @@ class Caller:
 
 
 async def get_caller(
+    request: Request,
     db: PublicDb,
     jwt_keys: JwtKeys,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Caller:
-    if credentials is None:
+    from_cookie = credentials is None
+    token = request.cookies.get(SESSION_COOKIE) if credentials is None else credentials.credentials
+    if token is None:
         raise Unauthorized("Authentication required: send Authorization: Bearer <token>.")
-    claims = read_token(jwt_keys, credentials.credentials)
+    claims = read_token(jwt_keys, token)
     if claims is None:
         raise Unauthorized()
+    # The CSRF token is derived under the current key (jwt_keys[0]), as the session gave it.
+    if from_cookie and not csrf_ok(request, jwt_keys[0], claims.jti):
+        raise Forbidden("A request signed in by cookie must send the X-CSRF-Token header.")
     user = await db.one(
         queries.fetch_token_user,
         user_id=claims.user_id,
@@ -60,16 +71,17 @@ AdminUser = Annotated[User, Depends(get_admin)]
 
 
 async def get_optional_user(
+    request: Request,
     db: PublicDb,
     jwt_keys: JwtKeys,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> User | None:
     """On public routes a token only widens what is shown; a bad one counts as none."""
-    if credentials is None:
+    if credentials is None and SESSION_COOKIE not in request.cookies:
         return None
     try:
-        return (await get_caller(db, jwt_keys, credentials)).user
-    except Unauthorized:
+        return (await get_caller(request, db, jwt_keys, credentials)).user
+    except (Unauthorized, Forbidden):
         return None
 
 

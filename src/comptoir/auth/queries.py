@@ -25,6 +25,7 @@ class Credentials:
     id: UUID
     password_hash: str | None
     token_generation: int
+    role: str
 
 
 async def insert_user(
@@ -54,7 +55,7 @@ async def insert_user(
 
 async def fetch_credentials(conn: asyncpg.Connection, *, email: str) -> Credentials | None:
     row = await conn.fetchrow(
-        "SELECT id, password_hash, token_generation FROM users WHERE email = $1", email
+        "SELECT id, password_hash, token_generation, role FROM users WHERE email = $1", email
     )
     return Credentials(**row) if row else None
 

@@ -2,18 +2,28 @@
 
 from datetime import UTC, datetime, timedelta
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Request, Response
 from limits import parse
 
 from comptoir.accounts import service as account_service
 from comptoir.accounts.schemas import Accepted
 from comptoir.auth import queries, service
-from comptoir.auth.deps import CurrentCaller, CurrentUser
+from comptoir.auth.cookie import clear_session, csrf_token, set_session
+from comptoir.auth.deps import Caller, CurrentCaller, CurrentUser
 from comptoir.auth.passwords import check_password
-from comptoir.auth.schemas import Login, PasswordChange, Refresh, Register, Token, User
+from comptoir.auth.schemas import (
+    BrowserSession,
+    Login,
+    PasswordChange,
+    Refresh,
+    Register,
+    Token,
+    User,
+)
 from comptoir.auth.security import hash_password, issue_token, verify_password
 from comptoir.deps import ClientAddress, JwtSecret, PublicDb, RateLimitsDep, SettingsDep, limited
-from comptoir.errors import Unauthorized
+from comptoir.errors import Forbidden, Unauthorized
+from comptoir.ratelimit import RateLimits
 from comptoir.settings import Settings
 
 router = APIRouter(tags=["auth"])
@@ -87,6 +97,17 @@ async def login(
 ) -> Token:
     """Exchange email and password for a short-lived bearer token and a refresh token (a
     new session)."""
+    row = await _authenticate(body, address, db, settings, limits)
+    opened = await service.open_session(
+        db, user_id=row.id, ttl=timedelta(days=settings.refresh_token_ttl_days)
+    )
+    return _tokens(jwt_secret, settings, opened, generation=row.token_generation)
+
+
+async def _authenticate(
+    body: Login, address: str, db: PublicDb, settings: Settings, limits: RateLimits
+) -> queries.Credentials:
+    """The account behind email and password, or 401 (counted against the account)."""
     failures = parse(settings.login_account_rate_limit)
     # Keyed by the email as typed (normalised), known or not: an unknown email meets the
     # same limit, so a 429 tells nothing about which accounts exist.
@@ -114,10 +135,7 @@ async def login(
             password_hash=verdict.new_hash,
             revoke_tokens=False,
         )
-    opened = await service.open_session(
-        db, user_id=row.id, ttl=timedelta(days=settings.refresh_token_ttl_days)
-    )
-    return _tokens(jwt_secret, settings, opened, generation=row.token_generation)
+    return row
 
 
 def _tokens(secret: str, settings: Settings, opened: service.Opened, generation: int) -> Token:
@@ -168,6 +186,11 @@ async def refresh(body: Refresh, settings: SettingsDep, secret: JwtSecret, db: P
 async def logout(caller: CurrentCaller, db: PublicDb) -> Response:
     """End this token and its session: neither it nor the session's refresh token works
     again, whatever their expiry."""
+    await _end(caller, db)
+    return Response(status_code=204)
+
+
+async def _end(caller: Caller, db: PublicDb) -> None:
     if caller.claims.session_id is not None:
         await service.end_session(db, session_id=caller.claims.session_id)
     await db.one(
@@ -176,7 +199,6 @@ async def logout(caller: CurrentCaller, db: PublicDb) -> Response:
         user_id=caller.user.id,
         expires_at=datetime.fromtimestamp(caller.claims.expires_at, UTC),
     )
-    return Response(status_code=204)
 
 
 @router.get("/v1/me", responses={401: {"description": "No token"}})
@@ -214,3 +236,62 @@ async def change_password(
         keep=caller.claims.session_id,
     )
     return Response(status_code=204)
+
+
+@router.post(
+    "/v1/auth/session",
+    response_model=BrowserSession,
+    dependencies=[Depends(login_limit)],
+    responses={
+        401: {"description": "Wrong email or password"},
+        403: {"description": "Not an admin: the browser session is the back office's"},
+        429: {"description": "Rate limited"},
+    },
+)
+async def open_browser_session(
+    body: Login,
+    request: Request,
+    address: ClientAddress,
+    db: PublicDb,
+    settings: SettingsDep,
+    limits: RateLimitsDep,
+    jwt_secret: JwtSecret,
+) -> Response:
+    """Log in for the back office in a browser: the access token is set as an httpOnly,
+    SameSite=Strict cookie (Secure over HTTPS) that no script can read, and the answer
+    carries `csrf_token`, which every unsafe request made with that cookie must send as the
+    `X-CSRF-Token` header (it is also in the readable `comptoir_csrf` cookie). Admins only:
+    a customer's right password is 403 and opens nothing. The session lasts
+    COMPTOIR_BROWSER_SESSION_MINUTES; DELETE /v1/auth/session ends it."""
+    row = await _authenticate(body, address, db, settings, limits)
+    if row.role != "admin":
+        raise Forbidden("The back office is for administrators.")
+    ttl = settings.browser_session_minutes * 60
+    # A session like login's, so that logout and a password change end it; its refresh
+    # token is never handed out: when the session's time is up, the admin signs in again.
+    opened = await service.open_session(db, user_id=row.id, ttl=timedelta(seconds=ttl))
+    token, claims = issue_token(
+        jwt_secret, user_id=row.id, generation=0, ttl=ttl, session_id=opened.session_id
+    )
+    csrf = csrf_token(jwt_secret, claims.jti)
+    answer = BrowserSession(csrf_token=csrf, expires_in=ttl)
+    response = Response(answer.model_dump_json(), media_type="application/json")
+    set_session(response, request, token=token, csrf=csrf, ttl=ttl)
+    return response
+
+
+@router.delete(
+    "/v1/auth/session",
+    status_code=204,
+    responses={
+        401: {"description": "No session"},
+        403: {"description": "No X-CSRF-Token header"},
+    },
+)
+async def close_browser_session(request: Request, caller: CurrentCaller, db: PublicDb) -> Response:
+    """Log out of the back office: the session ends (its cookie never works again, even if
+    a copy was kept) and the cookies are cleared."""
+    await _end(caller, db)
+    response = Response(status_code=204)
+    clear_session(response, request)
+    return response

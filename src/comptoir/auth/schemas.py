@@ -46,6 +46,14 @@ class Token(BaseModel):
     refresh_expires_in: int = Field(description="Seconds until the refresh token expires.")
 
 
+class BrowserSession(BaseModel):
+    csrf_token: str = Field(
+        description="Send it as the X-CSRF-Token header on every POST, PUT, PATCH and DELETE"
+        " made with the session cookie."
+    )
+    expires_in: int = Field(description="Seconds until the session ends.")
+
+
 class Refresh(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -148,26 +148,47 @@ async def _rows(conn: asyncpg.Connection, sql: str, *args: object) -> list[dict[
 
 async def collect(conn: asyncpg.Connection, *, limit: int = 10) -> list[Section]:
     async with conn.transaction(readonly=True):
-        hint = await statements_hint(conn)
-        by_total = Section("Statements by total time")
-        by_mean = Section("Statements by mean time")
-        if hint:
-            by_total.hint = by_mean.hint = hint
-        else:
-            by_total.rows = await _rows(conn, STATEMENTS.format(order="total_exec_time"), limit)
-            by_mean.rows = await _rows(conn, STATEMENTS.format(order="mean_exec_time"), limit)
-        return [
-            by_total,
-            by_mean,
-            Section("Lock waits now (who waits for whom)", await _rows(conn, LOCK_WAITS)),
-            Section("Dead tuples and last vacuum", await _rows(conn, DEAD_TUPLES, limit * 3)),
-            Section(
-                "Unused indexes (no scan since statistics reset)",
-                await _rows(conn, UNUSED_INDEXES, limit * 3),
-            ),
-            Section("Index bloat (estimate, b-tree)", await _rows(conn, INDEX_BLOAT, limit)),
-            Section("Partitions", await _rows(conn, PARTITIONS)),
-        ]
+        return await read_sections(conn, limit=limit)
+
+
+async def _statements_hint(conn: asyncpg.Connection) -> str | None:
+    # The back office reads as comptoir_staff with RLS on, which may not read the preloaded
+    # libraries unless revision 0016 could grant it the monitoring roles: in a savepoint,
+    # so that the refusal leaves the rest of the report readable.
+    try:
+        async with conn.transaction():
+            return await statements_hint(conn)
+    except asyncpg.InsufficientPrivilegeError:
+        return (
+            "This database role may not read the server's settings: a superuser runs GRANT "
+            "pg_read_all_settings, pg_read_all_stats TO comptoir_staff; (the role of admin "
+            "requests with COMPTOIR_RLS=on), or use `comptoir db stats`."
+        )
+
+
+async def read_sections(conn: asyncpg.Connection, *, limit: int) -> list[Section]:
+    """Every section, in the caller's transaction (`comptoir db stats`, or the back office's
+    GET /v1/admin/db/stats)."""
+    hint = await _statements_hint(conn)
+    by_total = Section("Statements by total time")
+    by_mean = Section("Statements by mean time")
+    if hint:
+        by_total.hint = by_mean.hint = hint
+    else:
+        by_total.rows = await _rows(conn, STATEMENTS.format(order="total_exec_time"), limit)
+        by_mean.rows = await _rows(conn, STATEMENTS.format(order="mean_exec_time"), limit)
+    return [
+        by_total,
+        by_mean,
+        Section("Lock waits now (who waits for whom)", await _rows(conn, LOCK_WAITS)),
+        Section("Dead tuples and last vacuum", await _rows(conn, DEAD_TUPLES, limit * 3)),
+        Section(
+            "Unused indexes (no scan since statistics reset)",
+            await _rows(conn, UNUSED_INDEXES, limit * 3),
+        ),
+        Section("Index bloat (estimate, b-tree)", await _rows(conn, INDEX_BLOAT, limit)),
+        Section("Partitions", await _rows(conn, PARTITIONS)),
+    ]
 
 
 async def bloated_indexes(

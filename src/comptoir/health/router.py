@@ -5,7 +5,7 @@ import hmac
 from typing import Annotated
 
 import asyncpg
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials
 
 from comptoir.auth.deps import bearer, get_caller
@@ -61,6 +61,7 @@ async def readyz(pool: PoolDep, expected: HeadRevision, limits: RateLimitsDep) -
 
 
 async def get_operator(
+    request: Request,
     settings: SettingsDep,
     db: PublicDb,
     jwt_keys: JwtKeys,
@@ -72,7 +73,7 @@ async def get_operator(
     if credentials and token:
         if hmac.compare_digest(credentials.credentials.encode(), token.get_secret_value().encode()):
             return
-    caller = await get_caller(db, jwt_keys, credentials)
+    caller = await get_caller(request, db, jwt_keys, credentials)
     if caller.user.role != "admin":
         raise Forbidden("Metrics are for operators: the metrics token or an admin's token.")
 

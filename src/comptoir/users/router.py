@@ -1,8 +1,9 @@
 """User administration (admins only)."""
 
+from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query, Response
 
 from comptoir.auth.deps import AdminUser, StaffDb
 from comptoir.auth.schemas import User
@@ -23,9 +24,17 @@ def _not_yourself(admin: User, user_id: UUID, what: str) -> None:
 
 
 @router.get("/v1/admin/users", responses=ADMIN_ONLY)
-async def list_users(db: StaffDb, limit: Limit = 20, cursor: Cursor = None) -> UserPage:
-    """All users, by email."""
-    rows = await db.one(queries.list_users, after_email=cursor, limit=limit)
+async def list_users(
+    db: StaffDb,
+    limit: Limit = 20,
+    cursor: Cursor = None,
+    email: Annotated[
+        str | None,
+        Query(min_length=1, max_length=320, description="Only emails that contain this, any case."),
+    ] = None,
+) -> UserPage:
+    """All users, by email; `email` searches (a part of the address is enough)."""
+    rows = await db.one(queries.list_users, after_email=cursor, limit=limit, email_part=email)
     users = rows[:limit]
     return UserPage(items=users, next_cursor=users[-1].email if len(rows) > limit else None)
 
