@@ -74,3 +74,27 @@ def test_db_imports_no_domain(path: Path) -> None:
         if any(name == domain or name.startswith(domain + ".") for domain in domains)
     ]
     assert wrong == []
+
+
+def test_dependencies_are_async() -> None:
+    """FastAPI runs a plain `def` dependency in a worker thread: a thread hop per request
+    (two of them cost the catalog page a fifth of its rate). Every function handed to
+    `Depends` is `async def`."""
+    kinds: dict[str, set[bool]] = {}
+    trees = {path: ast.parse(path.read_text(), str(path)) for path in modules()}
+    for tree in trees.values():
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                kinds.setdefault(node.name, set()).add(isinstance(node, ast.AsyncFunctionDef))
+    sync = [
+        f"{path.relative_to(SRC)}:{node.lineno} Depends({name})"
+        for path, tree in trees.items()
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "Depends"
+        and node.args
+        and isinstance(node.args[0], ast.Name)
+        and False in kinds.get(name := node.args[0].id, set())
+    ]
+    assert sync == [], "make these dependencies async def"

@@ -45,7 +45,9 @@ def known_parameters(*names: str, attributes: bool = False) -> Any:
     `attr.<key>` when `attributes`)."""
     allowed = frozenset(names)
 
-    def check(request: Request) -> None:
+    # `async def`, as every dependency here: FastAPI runs a plain `def` in a worker thread,
+    # a thread hop per request (it cost the catalog page a tenth of its rate).
+    async def check(request: Request) -> None:
         unknown = [
             k
             for k in request.query_params
@@ -80,7 +82,7 @@ def _as_json_values(text: str) -> list[Any]:
     return values
 
 
-def attribute_filters(request: Request) -> list[list[dict[str, Any]]]:
+async def attribute_filters(request: Request) -> list[list[dict[str, Any]]]:
     """`attr.<key>=<value>` parameters as containment alternatives: per key, any of its
     values (repeat the parameter for "red or blue"), as a value or in a list of values;
     different keys must all match."""
