@@ -96,7 +96,8 @@ async def reset(url: str) -> None:
     conn = await asyncpg.connect(url)
     try:
         await conn.execute(
-            "TRUNCATE orders, order_items, carts, cart_items, idempotency_keys, payment_events;"
+            "TRUNCATE orders, order_items, carts, cart_items, idempotency_keys, payment_events,"
+            " payments;"
             f" UPDATE products SET stock = {INITIAL_STOCK}"
         )
         await conn.execute("VACUUM (ANALYZE) products")
