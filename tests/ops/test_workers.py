@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 
+from tests.pooling.processes import wait_ready
 from tests.test_serve import free_port
 
 TOKEN = "scraper-token-for-workers"
@@ -73,17 +74,3 @@ def test_metrics_add_up_every_worker(database_url: str, tmp_path: Path) -> None:
 def pool_bound(text: str) -> float:
     match = re.search(r"^comptoir_db_pool_max_connections (\S+)$", text, re.M)
     return float(match.group(1)) if match else 0.0
-
-
-def wait_ready(process: subprocess.Popen[str], base: str) -> None:
-    assert process.stdout is not None  # started with stdout=PIPE
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert process.poll() is None, process.stdout.read()
-        try:
-            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError("serve --workers 2 did not become ready")

@@ -1,6 +1,5 @@
 """The SDK's own retries reuse the idempotency key; the keys never reach a log."""
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
@@ -9,20 +8,17 @@ import pytest
 
 from comptoir.settings import Settings
 from tests.factories import Account
-from tests.payments.standin import Stripe, serving
-from tests.payments.stripe_fixtures import WEBHOOK_SECRET, checkout, deliver, stripe_settings
+from tests.payments.standin import Stripe
+from tests.payments.stripe_fixtures import (
+    WEBHOOK_SECRET,
+    checkout,
+    deliver,
+    standin,
+    stripe_api,
+    stripe_settings,
+)
 
-
-@pytest.fixture
-async def stripe_api() -> AsyncIterator[tuple[Stripe, str]]:
-    stripe = Stripe(slow_seconds=1.0)
-    async with serving(stripe) as base:
-        yield stripe, base
-
-
-@pytest.fixture
-def standin(stripe_api: tuple[Stripe, str]) -> Stripe:
-    return stripe_api[0]
+__all__ = ["standin", "stripe_api"]  # the module's fixtures (settings is its own)
 
 
 @pytest.fixture
