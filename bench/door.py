@@ -76,8 +76,10 @@ async def paired(rounds: int, calls: int, sides: dict[str, Side]) -> dict[str, f
     for side in sides.values():  # warm-up: statement caches, connections
         for _ in range(200):
             await side()
-    for _ in range(rounds):
-        for name, side in sides.items():
+    for round_ in range(rounds):
+        # Each side goes first in every other round: neither gains from going second.
+        order = list(sides.items())
+        for name, side in order if round_ % 2 == 0 else reversed(order):
             start = time.process_time()
             for _ in range(calls):
                 await side()
@@ -106,7 +108,6 @@ async def measure(url: str, args: argparse.Namespace) -> list[tuple[str, dict[st
     app.add_api_route("/bench/pool", page_by_pool, methods=["GET"])
     app.add_api_route("/bench/door", page_by_door, methods=["GET"])
 
-    results = []
     async with app.router.lifespan_context(app):
         pool: asyncpg.Pool = app.state.pool
         door = app.state.doors.to(PUBLIC)
@@ -119,26 +120,6 @@ async def measure(url: str, args: argparse.Namespace) -> list[tuple[str, dict[st
             async with pool.acquire() as conn:
                 return await first_page(cast(asyncpg.Connection, conn))
 
-        results.append(
-            (
-                "SELECT 1, a call",
-                await paired(
-                    args.rounds,
-                    args.calls,
-                    {"pool": one_by_pool, "door": lambda: door.one(select_one)},
-                ),
-            )
-        )
-        results.append(
-            (
-                "first catalog page, a call",
-                await paired(
-                    args.rounds,
-                    args.calls,
-                    {"pool": page_call_by_pool, "door": lambda: door.one(first_page)},
-                ),
-            )
-        )
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
 
@@ -147,19 +128,21 @@ async def measure(url: str, args: argparse.Namespace) -> list[tuple[str, dict[st
                 assert response.status_code == 200, response.text
                 return response
 
-            results.append(
-                (
-                    "first catalog page, a request",
-                    await paired(
-                        args.rounds,
-                        args.calls,
-                        {
-                            "pool": lambda: get("/bench/pool"),
-                            "door": lambda: get("/bench/door"),
-                        },
-                    ),
-                )
-            )
+            cases: dict[str, dict[str, Side]] = {
+                "SELECT 1, a call": {"pool": one_by_pool, "door": lambda: door.one(select_one)},
+                "first catalog page, a call": {
+                    "pool": page_call_by_pool,
+                    "door": lambda: door.one(first_page),
+                },
+                "first catalog page, a request": {
+                    "pool": lambda: get("/bench/pool"),
+                    "door": lambda: get("/bench/door"),
+                },
+            }
+            results = [
+                (name, await paired(args.rounds, args.calls, sides))
+                for name, sides in cases.items()
+            ]
     return results
 
 
