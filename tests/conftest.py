@@ -32,6 +32,41 @@ from tests.factories import ARGON2, Account, make_user, minted, password_hash
 from tests.pooling.processes import pgbouncer
 from tests.session_state import session_state
 
+# The files that take longest (several seconds of subprocesses, servers, a browser or
+# fuzzing each), longest first as measured in CI's passes (CONTRIBUTING.md, "How long a pass
+# takes"). xdist (--dist loadfile) hands the files out in collection order: a long file
+# drawn last by pytest-randomly's shuffle would run alone at the end while the other
+# worker idles. Listed first, they start at once and the short files fill in around them;
+# the order of the rest, and of the tests in each file, stays random.
+LONGEST_FIRST = (
+    "tests/ops/test_chaos_short.py",
+    "tests/importer/test_guarantees.py",
+    "tests/backoffice/test_browser.py",
+    "tests/fuzz/test_api_2.py",
+    "tests/fuzz/test_api_1.py",
+    "tests/importer/test_contract.py",
+    "tests/pooling/test_pgbouncer.py",
+    "tests/test_serve.py",
+    "tests/fuzz/test_api_3.py",
+    "tests/pooling/test_replica.py",
+    "tests/ops/test_workers.py",
+    "tests/auth/test_auth.py",
+    "tests/catalog/test_search.py",
+    "tests/events/test_partitions.py",
+    "tests/backoffice/test_demo_serve.py",
+    "tests/checkout/test_concurrent_shop.py",
+    "tests/db/test_indexes.py",
+    "tests/rls/test_plans.py",
+    "tests/pooling/test_instances.py",
+)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The longest files first (LONGEST_FIRST), after pytest-randomly's shuffle."""
+    rank = {path: n for n, path in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.partition("::")[0], len(rank)))
+
 
 @pytest.fixture(scope="session", autouse=True)
 def cheap_password_hashing() -> Iterator[None]:
