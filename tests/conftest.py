@@ -61,6 +61,15 @@ LONGEST_FIRST = (
 )
 
 
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`-n auto`: one worker more than the machine has cores. A pass spends much of its time
+    waiting (servers and `comptoir serve` starting, the chaos run's faults, the browser,
+    PgBouncer): with one worker per core, 15 % of the CPU stayed idle on the 2-core
+    machine, and a third worker made pass 3 8 % shorter (CONTRIBUTING.md, "How long a pass
+    takes")."""
+    return (os.cpu_count() or 1) + 1
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The longest files first (LONGEST_FIRST), after pytest-randomly's shuffle."""
