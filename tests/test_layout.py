@@ -2,6 +2,8 @@
 the imports run. A failure names the file and line to move."""
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -98,3 +100,31 @@ def test_dependencies_are_async() -> None:
         and False in kinds.get(name := node.args[0].id, set())
     ]
     assert sync == [], "make these dependencies async def"
+
+
+# Modules that take a second or more to load between them, and that the command line needs
+# only for some commands: the web stack for `serve`, Alembic for a migration to make.
+HEAVY = ("fastapi", "starlette", "uvicorn", "alembic", "sqlalchemy", "stripe")
+LOADED = """
+import sys
+import comptoir.cli, comptoir.db.migrate, comptoir.db.server, comptoir.importer.inspect
+import comptoir.importer.run, comptoir.settings
+sys.argv = ["comptoir", "import-json", "--help"]
+try:
+    comptoir.cli.main()
+except SystemExit:
+    pass
+print(" ".join(sorted({name.split(".")[0] for name in sys.modules})))
+"""
+
+
+def test_the_command_line_and_the_importer_load_no_web_stack_nor_alembic() -> None:
+    """Every command paid for them at start: 1.3 s of a 4.2 s import of 100k records
+    (bench/README.md). A command imports what it uses in its body; `migrate.upgrade` loads
+    Alembic only when the database is not at the head."""
+    done = subprocess.run(
+        [sys.executable, "-c", LOADED], capture_output=True, text=True, check=True
+    )
+    loaded = set(done.stdout.split()) & set(HEAVY)
+    assert "--rejects" in done.stdout  # the command's help was printed
+    assert loaded == set()

@@ -12,28 +12,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-import uvicorn
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
-from comptoir.auth.passwords import broken_rule
-from comptoir.db import direct, maintain, migrate, partitions, schema, stats
-from comptoir.db.server import database_url
-from comptoir.demo import seed
-from comptoir.importer import inspect as store_inspect
-from comptoir.importer import mapping as import_mapping
-from comptoir.importer.run import import_store
-from comptoir.importer.sources import StoreError
-from comptoir.observability.logs import logging_config
-from comptoir.observability.metrics import share_between_workers
-from comptoir.orders import service as orders
-from comptoir.payments import service as payments
-from comptoir.settings import Settings, SettingsError, load_settings, split_list
-from comptoir.users.admins import account_exists, create_or_promote_admin, set_password
+if TYPE_CHECKING:
+    from comptoir.settings import Settings
+
+# Each command imports what it uses in its body: the web stack (fastapi, uvicorn), Alembic,
+# the payment provider's SDK and the demo take a second or more to load, which every command
+# would pay at start, `--help` and `import-json` included (tests/test_layout.py checks it).
 
 app = typer.Typer(help="Comptoir, the shop backend on PostgreSQL.", no_args_is_help=True)
 db_app = typer.Typer(help="The database: migrations and schema.", no_args_is_help=True)
@@ -55,12 +46,16 @@ class Context:
     debug: bool
 
     @cached_property
-    def settings(self) -> Settings:
+    def settings(self) -> "Settings":
         # Read when a command needs them, not in the root callback: `COMMAND --help` must
         # work even when a setting in the environment is wrong.
+        from comptoir.settings import load_settings
+
         return _guard(lambda: load_settings(**self.overrides), self.debug)
 
     def url(self) -> str:
+        from comptoir.db.server import database_url
+
         return database_url(self.settings)
 
 
@@ -89,17 +84,24 @@ def _guard(step: Callable[[], T], debug: bool) -> T:
         return step()
     except (typer.Exit, typer.Abort):
         raise
-    except SettingsError as exc:
-        err.print(f"[red]error:[/red] bad setting: {exc}", highlight=False)
-        raise typer.Exit(2) from None
-    except (StoreError, import_mapping.MappingError) as exc:
-        # The message names mapping-file sections ("[collections]"): not markup.
-        err.print(f"[red]error:[/red] {escape(str(exc))}; nothing was imported", highlight=False)
-        raise typer.Exit(1) from None
     except KeyboardInterrupt:
         err.print("[red]interrupted:[/red] nothing was changed", highlight=False)
         raise typer.Exit(130) from None
     except Exception as exc:
+        # Loaded here, once something went wrong, so that commands which raise none of
+        # these do not load their modules.
+        from comptoir.importer.mapping import MappingError
+        from comptoir.importer.sources import StoreError
+        from comptoir.settings import SettingsError
+
+        if isinstance(exc, SettingsError):
+            err.print(f"[red]error:[/red] bad setting: {exc}", highlight=False)
+            raise typer.Exit(2) from None
+        if isinstance(exc, StoreError | MappingError):
+            # The message names mapping-file sections ("[collections]"): not markup.
+            message = f"[red]error:[/red] {escape(str(exc))}; nothing was imported"
+            err.print(message, highlight=False)
+            raise typer.Exit(1) from None
         if debug:
             raise
         err.print(f"[red]error:[/red] {type(exc).__name__}: {exc}", highlight=False)
@@ -129,6 +131,13 @@ def serve(
     ] = False,
 ) -> None:
     """Run the HTTP API (applies pending migrations first)."""
+    import uvicorn
+
+    from comptoir.db import direct, migrate, partitions
+    from comptoir.observability.logs import logging_config
+    from comptoir.observability.metrics import share_between_workers
+    from comptoir.settings import split_list
+
     c: Context = ctx.obj
     settings = c.settings
     host = host or settings.host
@@ -177,6 +186,8 @@ def serve(
 
 
 def _current(c: Context, url: str) -> str | None:
+    from comptoir.db import migrate
+
     return _guard(lambda: asyncio.run(migrate.current_revision(url)), c.debug)
 
 
@@ -192,6 +203,8 @@ def db_upgrade(
     ctx: typer.Context, revision: Annotated[str, typer.Argument(help="Target.")] = "head"
 ) -> None:
     """Apply migrations up to REVISION (default: the latest)."""
+    from comptoir.db import migrate
+
     c: Context = ctx.obj
     url = _guard(c.url, c.debug)
     _guard(lambda: migrate.upgrade(url, revision), c.debug)
@@ -204,6 +217,8 @@ def db_downgrade(
     revision: Annotated[str, typer.Argument(help="Target, e.g. 0001 or base.")],
 ) -> None:
     """Revert migrations down to REVISION ('base' removes the whole schema)."""
+    from comptoir.db import migrate
+
     c: Context = ctx.obj
     url = _guard(c.url, c.debug)
     _guard(lambda: migrate.downgrade(url, revision), c.debug)
@@ -213,6 +228,8 @@ def db_downgrade(
 @db_app.command("current")
 def db_current(ctx: typer.Context) -> None:
     """Show the database's revision and the latest one."""
+    from comptoir.db import migrate
+
     c: Context = ctx.obj
     url = _guard(c.url, c.debug)
     current = _current(c, url)
@@ -224,6 +241,8 @@ def db_current(ctx: typer.Context) -> None:
 @db_app.command("schema")
 def db_schema(ctx: typer.Context) -> None:
     """Print the full schema as SQL (what db/postgres_schema.sql holds)."""
+    from comptoir.db import schema
+
     c: Context = ctx.obj
     url = _guard(c.url, c.debug)
     sys.stdout.write(_guard(lambda: asyncio.run(schema.schema_sql(url)), c.debug))
@@ -237,6 +256,8 @@ def db_stats(
 ) -> None:
     """Health of the database: slowest and most frequent statements, lock waits, dead
     tuples and last vacuum, unused and bloated indexes, partition sizes."""
+    from comptoir.db import stats
+
     c: Context = ctx.obj
     url = _guard(c.url, c.debug)
     sections = _guard(lambda: asyncio.run(stats.report(url, limit=limit)), c.debug)
@@ -261,6 +282,9 @@ def db_maintain(
     analytics partitions ahead and past retention, expired keys and revocations purged,
     unpaid orders past COMPTOIR_PENDING_ORDER_TTL_MINUTES cancelled and restocked.
     Safe to run from cron while the shop serves."""
+    from comptoir.db import maintain
+    from comptoir.orders import service as orders
+
     c: Context = ctx.obj
     url = _guard(c.url, c.debug)
     retention = c.settings.events_retention_months
@@ -307,6 +331,8 @@ def payments_reconcile(
     cancelled while its payment could still take money) or owing a refund, and repair what
     a lost or late webhook left behind: orders paid, payments cancelled, refunds asked for.
     Prints what it changed. Safe to run again, and from cron while the shop serves."""
+    from comptoir.payments import service as payments
+
     c: Context = ctx.obj
     url = _guard(c.url, c.debug)
     start = _since(since)
@@ -322,6 +348,8 @@ def create_admin(
     """Create an admin, or promote an existing account. For a new account, asks for the
     password, or reads it from standard input when that is not a terminal; an existing
     account keeps its password. Says where the password stands."""
+    from comptoir.users.admins import account_exists, create_or_promote_admin
+
     c: Context = ctx.obj
     url = _guard(c.url, c.debug)
     exists = _guard(lambda: asyncio.run(account_exists(url, email=email.strip())), c.debug)
@@ -340,6 +368,8 @@ def set_password_command(
     """Set an account's password (imported accounts with no usable password, guests).
     Asks for it, or reads it from standard input when that is not a terminal. Every token
     of the account stops working."""
+    from comptoir.users.admins import set_password
+
     c: Context = ctx.obj
     url = _guard(c.url, c.debug)
     password = _read_password(email.strip(), c.settings.shop_name)
@@ -350,6 +380,8 @@ def set_password_command(
 
 
 def _read_password(email: str, shop_name: str) -> str:
+    from comptoir.auth.passwords import broken_rule
+
     if sys.stdin.isatty():
         password: str = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     else:
@@ -368,6 +400,9 @@ def demo(
     customers: Annotated[int, typer.Option(min=1, max=100_000)] = 50,
 ) -> None:
     """Fill an empty database with a realistic demo shop (applies migrations first)."""
+    from comptoir.db import migrate
+    from comptoir.demo import seed
+
     c: Context = ctx.obj
     url = _guard(c.url, c.debug)
     _guard(lambda: migrate.upgrade(url), c.debug)
@@ -403,6 +438,10 @@ def import_json(
     """Move a legacy JSON store into PostgreSQL (applies migrations first). Exit code 0 when
     every record was imported or merged; 3 some rejected, 4 some not understood, 5 counts
     that do not add up, 1 an error (nothing imported), 130 interrupted."""
+    from comptoir.db import migrate
+    from comptoir.importer import mapping as import_mapping
+    from comptoir.importer.run import import_store
+
     c: Context = ctx.obj
     mapping = _guard(lambda: import_mapping.load(map_file), c.debug)
     url = _guard(c.url, c.debug)
@@ -452,6 +491,9 @@ def inspect(
     """Profile a legacy store without touching any database: files and containers,
     collections recognised, fields and where they go, what would be rejected; and write a
     draft mapping file to complete (its blanks are "")."""
+    from comptoir.importer import inspect as store_inspect
+    from comptoir.importer import mapping as import_mapping
+
     c: Context = ctx.obj
     mapping = _guard(lambda: import_mapping.load(map_file), c.debug)
     profile = _guard(lambda: store_inspect.profile(path, mapping), c.debug)

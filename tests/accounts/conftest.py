@@ -30,11 +30,14 @@ class Inbox:
     """What the SMTP server received, parsed."""
 
     messages: list[EmailMessage] = field(default_factory=list)
+    # The client's address and port of each mail's connection: one per SMTP session.
+    peers: list[Any] = field(default_factory=list)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
         assert isinstance(parsed, EmailMessage)
         self.messages.append(parsed)
+        self.peers.append(session.peer)
         return "250 OK"
 
     def to(self, address: str) -> list[EmailMessage]:

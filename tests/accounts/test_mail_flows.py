@@ -269,10 +269,11 @@ async def test_a_mail_committed_while_the_smtp_server_is_down_arrives_after_its_
                 break
             await asyncio.sleep(0.01)
         assert failed and failed >= 1
-        # The retry is scheduled later; bring it forward rather than wait for it.
-        await committed.execute("UPDATE outbox_emails SET next_attempt_at = now()")
         restarted = Inbox()
         with smtp_server(restarted, smtp_port):
+            # The retry is scheduled later; bring it forward rather than wait for it, once
+            # the server listens (a round before that would push it back again).
+            await committed.execute("UPDATE outbox_emails SET next_attempt_at = now()")
             (mail,) = await restarted.wait_for(address)
     assert link_token(mail, "/reset-password")
     assert await committed.fetchval("SELECT count(*) FROM outbox_emails") == 0
@@ -296,3 +297,38 @@ async def test_a_mail_committed_before_the_sender_died_is_sent_by_the_next_one(
     async with running(mail_settings(database_url, tmp_path, smtp_port)):
         (mail,) = await inbox.wait_for(address)
     assert mail["Subject"] == "La Boutique: reset your password"
+
+
+async def test_waiting_mails_go_out_together_once_each_after_the_server_comes_back(
+    committed: asyncpg.Connection, smtp_port: int, database_url: str, tmp_path: Path
+) -> None:
+    """Mails due together leave in one batch over one SMTP connection; with the server
+    down, every mail of the batch waits for its retry, and each arrives once."""
+    addresses = [f"buyer{n}@example.com" for n in range(5)]
+    for n, address in enumerate(addresses):
+        await mail_queries.insert_email(
+            committed,
+            kind="order_placed",
+            recipient=address,
+            payload={"order_id": f"order-{n}", "total": "10.00", "currency": "EUR"},
+        )
+    async with running(mail_settings(database_url, tmp_path, smtp_port)):
+        for _ in range(2000):
+            tried = await committed.fetchval(
+                "SELECT count(*) FROM outbox_emails WHERE attempts >= 1"
+            )
+            if tried == len(addresses):
+                break
+            await asyncio.sleep(0.01)
+        assert tried == len(addresses)
+        errors = await committed.fetch("SELECT DISTINCT last_error FROM outbox_emails")
+        assert len(errors) == 1 and "Unreachable" in errors[0]["last_error"]
+        restarted = Inbox()
+        with smtp_server(restarted, smtp_port):
+            # Brought forward once the server listens, so that no round can find it down.
+            await committed.execute("UPDATE outbox_emails SET next_attempt_at = now()")
+            for address in addresses:
+                await restarted.wait_for(address)
+    assert sorted(str(m["To"]) for m in restarted.messages) == addresses
+    assert len(set(restarted.peers)) == 1
+    assert await committed.fetchval("SELECT count(*) FROM outbox_emails") == 0

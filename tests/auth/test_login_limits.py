@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 
 from comptoir import cli
 from comptoir.app import create_app
+from comptoir.observability import metrics
 from comptoir.settings import SettingsError, load_settings
 from tests.conftest import client_of, limited_settings, migrated_database
 from tests.factories import PASSWORD, make_user
@@ -89,10 +90,10 @@ def serve_database(server_url: str) -> Iterator[str]:
 def served_with(monkeypatch: pytest.MonkeyPatch, url: str, **env: str) -> dict[str, Any]:
     """What `comptoir serve` hands uvicorn (uvicorn itself not started)."""
     captured: dict[str, Any] = {}
-    # The modules cli imports (the very objects cli.uvicorn and cli.signal).
+    # The modules `serve` imports, patched where it finds them when it runs.
     monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: captured.update(kw))
     monkeypatch.setattr(signal, "signal", lambda *a: None)
-    monkeypatch.setattr(cli, "share_between_workers", lambda workers: None)
+    monkeypatch.setattr(metrics, "share_between_workers", lambda workers: None)
     monkeypatch.setenv("DATABASE_URL", url)  # serve sets it for its workers; restored after
     for name, value in env.items():
         monkeypatch.setenv(name, value)

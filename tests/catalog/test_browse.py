@@ -10,6 +10,8 @@ import asyncpg
 import httpx
 import pytest
 
+from tests.factories import make_product
+
 Params = dict[str, Any]
 
 
@@ -197,3 +199,47 @@ async def test_suggestions_complete_a_prefix_with_typos(
     assert len(limited.json()["items"]) == 1
     nothing = await client.get("/v1/products/suggest", params={"q": "zzqx"})
     assert nothing.json() == {"items": []}
+
+
+async def test_the_whole_catalogs_count_follows_every_way_a_product_goes_on_or_off_sale(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    """The page without filters reads its count from catalog_counts, which triggers keep
+    (revision 0018): after each change it is the number of products on sale."""
+
+    async def counted() -> int:
+        page = await browse(client, {"limit": 1})
+        value: int = page["count"]["value"]
+        on_sale = await db.fetchval(
+            "SELECT count(*) FROM products WHERE active AND deleted_at IS NULL"
+        )
+        assert value == min(on_sale, 1000) and page["count"]["exact"] == (on_sale <= 1000)
+        return value
+
+    start = await counted()
+    shown = await make_product(db, name="Shown")
+    await make_product(db, name="Hidden", active=False)
+    assert await counted() == start + 1
+    await db.copy_records_to_table(
+        "products", records=[("Copied A", 1), ("Copied B", 2)], columns=["name", "price"]
+    )
+    assert await counted() == start + 3
+    await db.execute("UPDATE products SET active = false WHERE id = $1", shown)
+    assert await counted() == start + 2
+    await db.execute("UPDATE products SET active = true, stock = 0 WHERE id = $1", shown)
+    assert await counted() == start + 3
+    await db.execute("UPDATE products SET deleted_at = now() WHERE id = $1", shown)
+    await db.execute("UPDATE products SET deleted_at = now() WHERE id = $1", shown)
+    assert await counted() == start + 2
+    await db.execute("UPDATE products SET deleted_at = NULL WHERE id = $1", shown)
+    assert await counted() == start + 3
+    await db.execute("UPDATE products SET stock = stock + 5")  # a sale or a restock
+    assert await counted() == start + 3
+    await db.execute("DELETE FROM products WHERE name LIKE 'Copied %'")
+    assert await counted() == start + 1
+    await db.execute(
+        "INSERT INTO products (name, price) SELECT 'Lot ' || n, 1 FROM generate_series(1, 1001) n"
+    )
+    assert await counted() == 1000
+    await db.execute("TRUNCATE products CASCADE")
+    assert await counted() == 0

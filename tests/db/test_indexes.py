@@ -180,3 +180,16 @@ async def test_10a_leads_created_serves_newest_first(conn: asyncpg.Connection) -
 async def test_10b_leads_email_serves_the_crm_filter(conn: asyncpg.Connection) -> None:
     query = "SELECT id, created_at FROM leads WHERE email = $1"
     assert "leads_email_idx" in await plan(conn, query, "LEAD7@example.com")
+
+
+async def test_no_index_mentions_the_stock_so_a_sale_updates_no_index(
+    conn: asyncpg.Connection,
+) -> None:
+    """Every checkout and cancellation writes products.stock: with no index mentioning it
+    (key or predicate), PostgreSQL rewrites the row in place (a HOT update) instead of
+    adding an entry to each of the products' indexes, GIN ones included (revision 0017)."""
+    definitions = await conn.fetch(
+        "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'products'"
+    )
+    assert definitions
+    assert [r["indexname"] for r in definitions if "stock" in r["indexdef"]] == []

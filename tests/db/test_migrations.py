@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
+from alembic.script import ScriptDirectory
 
 from comptoir.db import embedded, migrate
 from comptoir.db.schema import pg_dump_schema, schema_sql, scratch_database
@@ -50,6 +51,19 @@ async def test_upgrade_at_head_changes_nothing(database_url: str) -> None:
     before = pg_dump_schema(database_url)
     await migrate.run_in_thread(migrate.upgrade, database_url)
     assert pg_dump_schema(database_url) == before
+
+
+async def test_the_quick_look_at_the_head_agrees_with_alembic(server_url: str) -> None:
+    """`upgrade` skips Alembic when `at_head` says there is nothing to do: the head it reads
+    from the revision files must be Alembic's, and a database below it is not at the head."""
+    script = ScriptDirectory.from_config(migrate.alembic_config("postgresql://unused"))
+    assert migrate.head_revision() == script.get_current_head()
+    async with scratch_database(server_url, prefix="comptoir_at_head") as url:
+        assert not await migrate.at_head(url)
+        await migrate.run_in_thread(lambda u: migrate.upgrade(u, "0015"), url)
+        assert not await migrate.at_head(url)
+        await migrate.run_in_thread(migrate.upgrade, url)
+        assert await migrate.at_head(url)
 
 
 async def test_schema_file_matches_the_migrations(server_url: str) -> None:

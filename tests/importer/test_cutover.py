@@ -131,3 +131,38 @@ async def test_the_cutover_adds_updates_and_reports_conflicts_and_gone_records(
         "conflicting": 1,
         "gone": 1,
     }
+
+
+async def test_plain_text_passwords_through_rehearsal_and_cutover(
+    idb: asyncpg.Connection, import_url: str, shop: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    """Plain-text passwords are hashed anew at each import (a new salt): the cutover must
+    still find an account changed there only as updated, not as a conflict, and the new
+    password logs in."""
+    users = [
+        {"id": "p1", "email": "pia@shop.test", "name": "Pia", "password": "Plain-Secret-1"},
+        {"id": "p2", "email": "paul@shop.test", "name": "Paul", "password": "Plain-Secret-2",
+         "createdAt": "2020-01-01"},
+        # Paul again, younger: merged into the first record, whose password is kept.
+        {"id": "p3", "email": " PAUL@shop.test ", "password": "Plain-Secret-3",
+         "createdAt": "2030-01-01"},
+    ]  # fmt: skip
+    rehearsal = await run_import(import_url, write_store(tmp_path / "rehearsal", users=users))
+    assert rehearsal.exit_code() == 0
+    stored = await idb.fetch("SELECT password_hash FROM users ORDER BY email")
+    assert [row[0][:10] for row in stored] == ["$argon2id$"] * 2
+    assert await login(shop, "pia@shop.test", "Plain-Secret-1") == 200
+    assert await login(shop, "paul@shop.test", "Plain-Secret-2") == 200
+
+    users[0] = {**users[0], "name": "Pia M.", "password": "Plain-Secret-4"}
+    cutover = await run_import(import_url, write_store(tmp_path / "final", users=users))
+    assert cutover.cutover["users"] == {
+        "added": 0,
+        "updated": 1,
+        "unchanged": 2,
+        "conflicting": 0,
+        "gone": 0,
+    }
+    assert await login(shop, "pia@shop.test", "Plain-Secret-4") == 200
+    assert await login(shop, "pia@shop.test", "Plain-Secret-1") == 401
+    assert await login(shop, "paul@shop.test", "Plain-Secret-2") == 200

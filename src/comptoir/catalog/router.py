@@ -1,7 +1,7 @@
 """The catalog: public reads, admin writes."""
 
 from decimal import Decimal
-from typing import Annotated, Literal, assert_never
+from typing import Annotated, Any, Literal, assert_never
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Response
@@ -9,10 +9,10 @@ from fastapi import APIRouter, Query, Response
 from comptoir.auth.deps import OptionalUser, StaffDb
 from comptoir.catalog import queries
 from comptoir.catalog.params import (
-    AttributeFilters,
     SortCursor,
     decode_sort_cursor,
     known_parameters,
+    known_parameters_and_attributes,
 )
 from comptoir.catalog.schemas import (
     AdminProductPage,
@@ -41,19 +41,19 @@ def _missing() -> NotFound:
     return NotFound("No such product.")
 
 
-@router.get(
-    "/v1/products",
-    response_model=BrowsePage,
-    dependencies=[
-        known_parameters(
-            "sort", "min_price", "max_price", "in_stock", "limit", "cursor", attributes=True
-        )
-    ],
-)
+BrowseAttributes = Annotated[
+    list[list[dict[str, Any]]],
+    known_parameters_and_attributes(
+        "sort", "min_price", "max_price", "in_stock", "limit", "cursor"
+    ),
+]
+
+
+@router.get("/v1/products", response_model=BrowsePage)
 async def list_products(
     db: ReadDb,
     currency: Currency,
-    attributes: AttributeFilters,
+    attributes: BrowseAttributes,
     sort: Literal["newest", "price_asc", "price_desc", "name"] = "newest",
     min_price: PriceBound = None,
     max_price: PriceBound = None,

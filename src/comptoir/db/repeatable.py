@@ -54,8 +54,7 @@ async def apply_changed(conn: asyncpg.Connection, directory: Path | None = None)
     transaction; their names."""
     if not await _tracked(conn):
         return []
-    rows = await conn.fetch("SELECT name, checksum FROM schema_functions")
-    applied: dict[str, str] = {row["name"]: row["checksum"] for row in rows}
+    applied = await applied_checksums(conn)
     changed = [s for s in sources(directory) if applied.get(s.name) != s.checksum]
     for source in changed:
         await conn.execute(source.sql)
@@ -66,6 +65,14 @@ async def apply_changed(conn: asyncpg.Connection, directory: Path | None = None)
             source.checksum,
         )
     return [source.name for source in changed]
+
+
+async def applied_checksums(conn: asyncpg.Connection) -> dict[str, str]:
+    """The checksum of each function file as last applied (none when not tracked)."""
+    if not await _tracked(conn):
+        return {}
+    rows = await conn.fetch("SELECT name, checksum FROM schema_functions")
+    return {row["name"]: row["checksum"] for row in rows}
 
 
 async def forget(conn: asyncpg.Connection) -> None:

@@ -6,7 +6,6 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 
 from comptoir.db import embedded
-from comptoir.db.pool import open_pool
 from comptoir.settings import Settings
 
 # The login role the app serves as when row-level security is on (migration 0006).
@@ -36,6 +35,10 @@ def app_database_url(settings: Settings, url: str) -> str:
 async def open_app_pool(settings: Settings, url: str, **options: Any) -> asyncpg.Pool:
     """The app's pool on `app_database_url`, with a clear word when RLS is on and the app's
     role cannot log in."""
+    # Here, not at the top: the pool brings the web stack (its 503 is an HTTP error), which
+    # commands that only need `database_url` (import-json, db ...) should not load.
+    from comptoir.db.pool import open_pool
+
     app_url = app_database_url(settings, url)
     try:
         return await open_pool(app_url, settings, **options)

@@ -48,8 +48,8 @@ async def lock_due_emails(conn: asyncpg.Connection, *, limit: int) -> list[Outbo
     ]
 
 
-async def delete_email(conn: asyncpg.Connection, *, email_id: int) -> None:
-    await conn.execute("DELETE FROM outbox_emails WHERE id = $1", email_id)
+async def delete_emails(conn: asyncpg.Connection, *, email_ids: list[int]) -> None:
+    await conn.execute("DELETE FROM outbox_emails WHERE id = ANY ($1::bigint[])", email_ids)
 
 
 async def update_email_failed(

@@ -1,11 +1,16 @@
-"""The background sender: mails leave the outbox, with retries.
+"""The background sender: mails leave the outbox in batches, with retries.
 
-Each mail is sent in a transaction of its own that locks it `FOR UPDATE SKIP LOCKED`
-(several workers share the outbox, none sends a mail another holds), deletes it once the
-server took it, or reschedules it with a growing delay if that failed. A crash before the
-commit leaves the mail in the outbox: it goes out at the next round (at least once: a mail
-the server accepted just before the crash is sent again). A transaction that rolled back never
+A batch is a transaction of its own that locks up to `BATCH` due mails
+`FOR UPDATE SKIP LOCKED` (several workers share the outbox, none sends a mail another
+holds), sends them over one connection to the mail server, deletes those the server took
+and reschedules the others with a growing delay, then commits. A crash before the commit
+leaves the batch in the outbox: it goes out at the next round (at least once: mails the
+server accepted just before the crash are sent again). A transaction that rolled back never
 wrote its mail.
+
+Batches rather than one mail per transaction: a shop sends a mail per order, and a
+transaction per mail meant four statements and a commit (a WAL flush) per order besides
+the checkout's own, and an SMTP connection and login per mail.
 """
 
 import asyncio
@@ -15,7 +20,7 @@ from contextlib import suppress
 from comptoir.db.door import Door
 from comptoir.mail import queries
 from comptoir.mail.render import render
-from comptoir.mail.transport import Transport, message
+from comptoir.mail.transport import Transport, Unreachable, message
 from comptoir.settings import Settings
 
 log = logging.getLogger("comptoir.mail")
@@ -24,34 +29,51 @@ log = logging.getLogger("comptoir.mail")
 # operator sees it in outbox_emails.last_error), as a mail server may be down for a day.
 FIRST_RETRY_SECONDS = 10.0
 LONGEST_RETRY_SECONDS = 3600.0
+# Mails per transaction: their rows stay locked until it commits, so a batch is small
+# enough to send in a few seconds, and what a crash sends twice stays small.
+BATCH = 20
 
 
-async def send_one(db: Door, transport: Transport, settings: Settings) -> bool:
-    """Send the oldest due mail, in a transaction of its own: deleted once the server took
-    it, rescheduled if it failed. False: nothing was due (or everything due is another
-    sender's)."""
+async def send_due(
+    db: Door, transport: Transport, settings: Settings, stop: asyncio.Event | None = None
+) -> int:
+    """Send the oldest due mails, up to BATCH, in a transaction of their own: deleted once
+    the server took them, rescheduled if not. How many were due (0: nothing was, or
+    everything due is another sender's). When `stop` is set the batch ends after the mail
+    being sent; the rest stay due, for the next sender."""
     async with db.transaction() as conn:
-        due = await queries.lock_due_emails(conn, limit=1)
-        if not due:
-            return False
-        mail = due[0]
-        try:
-            rendered = render(mail.kind, mail.payload, settings)
-            await transport.send(
-                message(rendered, sender=settings.mail_from, recipient=mail.recipient)
-            )
-        except Exception as exc:
-            delay = min(FIRST_RETRY_SECONDS * 2**mail.attempts, LONGEST_RETRY_SECONDS)
-            log.warning("mail %s to the %s not sent: %s", mail.id, transport.where, exc)
-            await queries.update_email_failed(
-                conn,
-                email_id=mail.id,
-                error=f"{type(exc).__name__}: {exc}",
-                retry_in_seconds=delay,
-            )
-            return True
-        await queries.delete_email(conn, email_id=mail.id)
-    return True
+        due = await queries.lock_due_emails(conn, limit=BATCH)
+        sent: list[int] = []
+        unreachable: Exception | None = None
+        async with transport.connection() as send:
+            for mail in due:
+                if stop is not None and stop.is_set():
+                    break
+                try:
+                    if unreachable is not None:
+                        # The server is down: the batch's other mails wait with this one
+                        # rather than each waiting for a connection that will not come.
+                        raise unreachable
+                    rendered = render(mail.kind, mail.payload, settings)
+                    await send(
+                        message(rendered, sender=settings.mail_from, recipient=mail.recipient)
+                    )
+                except Exception as exc:
+                    if isinstance(exc, Unreachable):
+                        unreachable = exc
+                    delay = min(FIRST_RETRY_SECONDS * 2**mail.attempts, LONGEST_RETRY_SECONDS)
+                    log.warning("mail %s to the %s not sent: %s", mail.id, transport.where, exc)
+                    await queries.update_email_failed(
+                        conn,
+                        email_id=mail.id,
+                        error=f"{type(exc).__name__}: {exc}",
+                        retry_in_seconds=delay,
+                    )
+                    continue
+                sent.append(mail.id)
+        if sent:
+            await queries.delete_emails(conn, email_ids=sent)
+    return len(due)
 
 
 async def send_forever(
@@ -64,8 +86,9 @@ async def send_forever(
     pause = settings.mail_poll_ms / 1000
     while not stop.is_set():
         try:
-            while not stop.is_set() and await send_one(db, transport, settings):
-                pass  # more may be due: no pause
+            # A full batch: more may be due, no pause.
+            while not stop.is_set() and await send_due(db, transport, settings, stop) == BATCH:
+                pass
         except Exception:
             log.exception("mail round failed")
         with suppress(TimeoutError):

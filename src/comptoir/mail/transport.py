@@ -3,6 +3,8 @@ files in COMPTOIR_DATA_DIR/mail, so that a shop without a mail server still work
 
 import asyncio
 import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from email.message import EmailMessage
 from email.utils import formatdate
 from pathlib import Path
@@ -13,11 +15,20 @@ import aiosmtplib
 from comptoir.mail.render import Rendered
 from comptoir.settings import Settings
 
+Send = Callable[[EmailMessage], Awaitable[None]]
+
+
+class Unreachable(Exception):
+    """The mail server could not be reached (refused, timed out, hung up): no mail of the
+    batch can go now, whatever its address."""
+
 
 class Transport(Protocol):
     where: str
 
-    async def send(self, message: EmailMessage) -> None: ...
+    def connection(self) -> AbstractAsyncContextManager[Send]:
+        """A way to send several mails in a row (one SMTP connection for them all)."""
+        ...
 
 
 def message(rendered: Rendered, *, sender: str, recipient: str) -> EmailMessage:
@@ -43,10 +54,12 @@ class SmtpTransport:
         self.settings = settings
         self.where = f"SMTP server {settings.smtp_host}:{settings.smtp_port}"
 
-    async def send(self, message: EmailMessage) -> None:
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[Send]:
+        """One SMTP session for a batch of mails, opened at its first mail (one TLS
+        handshake and login per batch, not per mail)."""
         s = self.settings
-        await aiosmtplib.send(
-            message,
+        client = aiosmtplib.SMTP(
             hostname=s.smtp_host,
             port=s.smtp_port,
             username=s.smtp_username,
@@ -56,14 +69,41 @@ class SmtpTransport:
             timeout=30,
         )
 
+        async def send(message: EmailMessage) -> None:
+            try:
+                if not client.is_connected:
+                    await client.connect()
+                await client.send_message(message)
+            except (
+                aiosmtplib.SMTPConnectError,
+                aiosmtplib.SMTPServerDisconnected,
+                aiosmtplib.SMTPTimeoutError,
+                OSError,
+            ) as exc:
+                client.close()
+                raise Unreachable(f"{type(exc).__name__}: {exc}") from exc
+
+        try:
+            yield send
+        finally:
+            if client.is_connected:
+                try:
+                    await client.quit()
+                except aiosmtplib.SMTPException:
+                    client.close()
+
 
 class FolderTransport:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.where = f"folder {folder}"
 
-    async def send(self, message: EmailMessage) -> None:
-        await asyncio.to_thread(self._write, message)
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[Send]:
+        async def send(message: EmailMessage) -> None:
+            await asyncio.to_thread(self._write, message)
+
+        yield send
 
     def _write(self, message: EmailMessage) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)

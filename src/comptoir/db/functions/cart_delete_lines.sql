@@ -1,9 +1,6 @@
 -- DELETE /v1/cart/items/{id} (a product) and DELETE /v1/cart (product NULL: every line).
 -- The cart row's lock first, as checkout takes it: a removal waits for a running checkout
 -- of this cart, then finds the lines it ordered gone.
--- DELETE /v1/cart/items/{id} (a product) and DELETE /v1/cart (product NULL: every line).
--- The cart row's lock first, as checkout takes it: a removal waits for a running checkout
--- of this cart, then finds the lines it ordered gone.
 CREATE OR REPLACE FUNCTION public.cart_delete_lines(buyer uuid, product uuid)
  RETURNS void
  LANGUAGE plpgsql
