@@ -22,14 +22,70 @@ import pytest
 from fastapi import FastAPI
 
 from comptoir.app import create_app
+from comptoir.auth.security import password_hasher
 from comptoir.db import embedded, migrate
 from comptoir.db.schema import with_database
 from comptoir.deps import get_doors
 from comptoir.settings import Settings
 from tests.doors import ConnectionDoors
-from tests.factories import Account, make_user, minted
+from tests.factories import ARGON2, Account, make_user, minted, password_hash
 from tests.pooling.processes import pgbouncer
 from tests.session_state import session_state
+
+# The files that take longest (several seconds of subprocesses, servers, a browser or
+# fuzzing each), longest first as measured in CI's passes (CONTRIBUTING.md, "How long a pass
+# takes"). xdist (--dist loadfile) hands the files out in collection order: a long file
+# drawn last by pytest-randomly's shuffle would run alone at the end while the other
+# worker idles. Listed first, they start at once and the short files fill in around them;
+# the order of the rest, and of the tests in each file, stays random.
+LONGEST_FIRST = (
+    "tests/ops/test_chaos_short.py",
+    "tests/importer/test_guarantees.py",
+    "tests/backoffice/test_browser.py",
+    "tests/fuzz/test_api_2.py",
+    "tests/fuzz/test_api_1.py",
+    "tests/importer/test_contract.py",
+    "tests/pooling/test_pgbouncer.py",
+    "tests/test_serve.py",
+    "tests/fuzz/test_api_3.py",
+    "tests/pooling/test_replica.py",
+    "tests/ops/test_workers.py",
+    "tests/auth/test_auth.py",
+    "tests/catalog/test_search.py",
+    "tests/events/test_partitions.py",
+    "tests/backoffice/test_demo_serve.py",
+    "tests/checkout/test_concurrent_shop.py",
+    "tests/db/test_indexes.py",
+    "tests/rls/test_plans.py",
+    "tests/pooling/test_instances.py",
+)
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`-n auto`: one worker more than the machine has cores. A pass spends much of its time
+    waiting (servers and `comptoir serve` starting, the chaos run's faults, the browser,
+    PgBouncer): with one worker per core, 15 % of the CPU stayed idle on the 2-core
+    machine, and a third worker made pass 3 8 % shorter (CONTRIBUTING.md, "How long a pass
+    takes")."""
+    return (os.cpu_count() or 1) + 1
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The longest files first (LONGEST_FIRST), after pytest-randomly's shuffle."""
+    rank = {path: n for n, path in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.partition("::")[0], len(rank)))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashing() -> Iterator[None]:
+    """The suite's argon2id parameters (tests/factories.py, ARGON2) for every Settings()
+    and every process the suite starts: at the defaults, argon2id hashing was a quarter of
+    the suite's time."""
+    with pytest.MonkeyPatch.context() as patch:
+        for field, value in ARGON2.items():
+            patch.setenv(f"COMPTOIR_{field.upper()}", str(value))
+        yield
 
 
 @pytest.fixture(scope="session")
@@ -120,10 +176,13 @@ async def conn(api_database_url: str, database_url: str) -> AsyncIterator[asyncp
 
 
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
+def settings(database_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
     # Rate limits off: the whole suite calls from one address. The unpaid-order policy off
     # too: the suite's customers place order after order, and nothing expires under a test.
-    # Their own tests turn them on.
+    # Their own tests turn them on. The tests of hashing's cost itself hash as the app does
+    # by default, not with the suite's cheap parameters.
+    real = request.node.get_closest_marker("real_password_hashing") is not None
+    hashing = {name: Settings.model_fields[name].default for name in ARGON2} if real else {}
     return Settings(
         database_url=database_url,
         data_dir=tmp_path,
@@ -132,6 +191,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         rate_limits="off",
         max_pending_orders=1000,
         pending_order_ttl_minutes=0,
+        **hashing,
     )
 
 
@@ -220,7 +280,10 @@ async def db(conn: asyncpg.Connection) -> asyncpg.Connection:
 
 
 async def _account(app: FastAPI, db: asyncpg.Connection, email: str, role: str) -> Account:
-    return minted(app, await make_user(db, email=email, role=role), email)
+    # Hashed as the app hashes (the suite's parameters, or the defaults for the tests of
+    # hashing itself): a login then costs what it would in production, and rehashes nothing.
+    stored = password_hash(password_hasher(app.state.settings))
+    return minted(app, await make_user(db, email=email, role=role, password_hash=stored), email)
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """Plain async factories: each inserts one row (and what it needs) and returns its id."""
 
+import functools
 import itertools
 from dataclasses import dataclass
 from decimal import Decimal
@@ -13,8 +14,23 @@ from fastapi import FastAPI
 from comptoir.auth.security import issue_token
 
 PASSWORD = "correct horse battery staple"
-# Hashed once: registering through the API for every test would cost a hash each time.
-PASSWORD_HASH = PasswordHasher().hash(PASSWORD)
+# The suite's argon2id parameters (Settings' argon2_* fields), far cheaper than the app's
+# defaults: no password here is real, and each login verifies a hash. tests/conftest.py
+# puts them in the environment, so that every Settings() and every `comptoir serve` of the
+# suite hashes with them; the tests of hashing itself (their timing) keep the defaults
+# (`real_password_hashing`). Same parameters as the app's: a login does not rehash.
+ARGON2 = {"argon2_time_cost": 1, "argon2_memory_kib": 8, "argon2_parallelism": 1}
+TEST_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+
+
+@functools.cache
+def password_hash(hasher: PasswordHasher = TEST_HASHER) -> str:
+    """PASSWORD hashed once per hasher: registering through the API for every test would
+    cost a hash each time."""
+    return hasher.hash(PASSWORD)
+
+
+PASSWORD_HASH = password_hash()
 
 _sequence = itertools.count(1)
 

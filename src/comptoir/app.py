@@ -53,7 +53,8 @@ def create_app(settings: Settings, *, url: str | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await asyncio.to_thread(security.dummy_hash)  # before the first login needs it
+        # Before the first login needs it.
+        await asyncio.to_thread(security.dummy_hash, security.password_hasher(settings))
         app.state.pool = await open_app_pool(
             settings, url or database_url(settings), observer=app.state.metrics
         )

@@ -438,6 +438,7 @@ def import_json(
     """Move a legacy JSON store into PostgreSQL (applies migrations first). Exit code 0 when
     every record was imported or merged; 3 some rejected, 4 some not understood, 5 counts
     that do not add up, 1 an error (nothing imported), 130 interrupted."""
+    from comptoir.auth.security import password_hasher
     from comptoir.db import migrate
     from comptoir.importer import mapping as import_mapping
     from comptoir.importer.run import import_store
@@ -466,7 +467,8 @@ def import_json(
         report = _guard(
             lambda: asyncio.run(
                 import_store(url, path, dry_run=dry_run, rejects_path=rejects, progress=advance,
-                             mapping=mapping, all_or_nothing=all_or_nothing)
+                             mapping=mapping, all_or_nothing=all_or_nothing,
+                             hasher=password_hasher(c.settings))
             ),
             c.debug,
         )  # fmt: skip

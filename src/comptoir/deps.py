@@ -11,9 +11,11 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 import asyncpg
+from argon2 import PasswordHasher
 from fastapi import Depends, Request
 from limits import parse
 
+from comptoir.auth import security
 from comptoir.db.door import PUBLIC, SYSTEM, Door, Doors
 from comptoir.db.replicas import Replicas
 from comptoir.observability.metrics import Metrics
@@ -31,6 +33,14 @@ async def get_settings(request: Request) -> Settings:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+async def get_password_hasher(settings: SettingsDep) -> PasswordHasher:
+    return security.password_hasher(settings)
+
+
+# argon2id with the settings' parameters: what the API hashes passwords with.
+Hasher = Annotated[PasswordHasher, Depends(get_password_hasher)]
 
 
 async def get_currency(request: Request) -> str:

@@ -141,6 +141,15 @@ class Settings(BaseSettings):
     # When Redis does not answer: `closed` refuses the rate-limited endpoints with 503,
     # `open` lets them through uncounted (docs/operations.md, "Rate limits").
     redis_failure: Literal["closed", "open"] = "closed"
+    # argon2id's cost for the hashes the API makes (registration, password changes, the
+    # rehash at a login): RFC 9106's low-memory profile by default, argon2-cffi's defaults
+    # (3 passes over 64 MiB, 4 lanes; 120-180 ms a hash on a 2-core machine). A hash made
+    # with other parameters still verifies, at its own cost, and is replaced at its next
+    # login (docs/api.md, "Passwords"). Lower them only where no password is real: the test
+    # suite does (tests/factories.py), except in its tests of hashing's timing.
+    argon2_time_cost: Annotated[int, Field(ge=1)] = 3
+    argon2_memory_kib: Annotated[int, Field(ge=8)] = 64 * 1024
+    argon2_parallelism: Annotated[int, Field(ge=1, le=255)] = 4
 
     @field_validator("read_database_urls")
     @classmethod

@@ -82,6 +82,7 @@ async def test_wrong_password_and_unknown_email_answer_the_same(
     assert wrong.json() == unknown.json()
 
 
+@pytest.mark.real_password_hashing
 async def test_wrong_password_and_unknown_email_take_about_the_same_time(
     client: httpx.AsyncClient, customer: Account
 ) -> None:
@@ -101,6 +102,7 @@ async def test_wrong_password_and_unknown_email_take_about_the_same_time(
     assert 1 / 3 < min(unknown) / min(wrong) < 3
 
 
+@pytest.mark.real_password_hashing
 async def test_legacy_bcrypt_accounts_answer_as_slowly_as_unknown_emails(
     client: httpx.AsyncClient, db: asyncpg.Connection, customer: Account
 ) -> None:
@@ -209,6 +211,7 @@ async def test_forged_expired_and_alg_none_tokens_are_refused(
         assert response.status_code == 401, token
 
 
+@pytest.mark.real_password_hashing
 async def test_hashing_does_not_stall_other_requests(
     client: httpx.AsyncClient, customer: Account
 ) -> None:

@@ -21,10 +21,12 @@ async def catalog(db: asyncpg.Connection, client: httpx.AsyncClient) -> None:
     await db.executemany(
         "INSERT INTO products (name, price) VALUES ($1, 10)", [(n,) for n in NAMES]
     )
-    # Many names share words, as in a real catalog.
-    await db.executemany(
-        "INSERT INTO products (name, price) VALUES ($1, 10)",
-        [(n,) for n in product_names(3000, seed=3)],
+    # Many names share words, as in a real catalog. One COPY: a third of the time of 3,000
+    # INSERTs, for each test of the file.
+    await db.copy_records_to_table(
+        "products",
+        records=[(n, 10) for n in product_names(3000, seed=3)],
+        columns=["name", "price"],
     )
 
 

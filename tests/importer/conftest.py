@@ -16,6 +16,7 @@ from comptoir.importer.report import Report
 from comptoir.importer.run import import_store
 from comptoir.settings import Settings
 from tests.conftest import client_of, migrated_database
+from tests.factories import TEST_HASHER
 
 TABLES = (
     "users, products, carts, cart_items, orders, order_items, leads, analytics_events,"
@@ -72,7 +73,7 @@ async def run_import(
 ) -> Report:
     report = await import_store(
         url, root, dry_run=dry_run, rejects_path=root.parent / f"{root.name}-rejects.jsonl",
-        mapping=mapping, all_or_nothing=all_or_nothing,
+        mapping=mapping, all_or_nothing=all_or_nothing, hasher=TEST_HASHER,
     )  # fmt: skip
     assert report.balanced(), report
     return report

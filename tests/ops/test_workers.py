@@ -58,8 +58,13 @@ def test_metrics_add_up_every_worker(database_url: str, tmp_path: Path) -> None:
             scrapes = {
                 healthz_count(httpx.get(f"{base}/metrics", headers=headers).text) for _ in range(6)
             }
-            time.sleep(1.5)  # the pools are sampled every second
-            pools = pool_bound(client.get("/metrics", headers=headers).text)
+            # The pools are sampled every second: until both workers' are in the sum (a bound
+            # against a hang, not a timing).
+            for _ in range(100):
+                pools = pool_bound(client.get("/metrics", headers=headers).text)
+                if pools == 4.0:
+                    break
+                time.sleep(0.1)
     finally:
         process.send_signal(signal.SIGTERM)
         output, _ = process.communicate(timeout=60)

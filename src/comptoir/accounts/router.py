@@ -17,7 +17,7 @@ from comptoir.auth.deps import CurrentUser, CustomerDb
 from comptoir.auth.passwords import check_password
 from comptoir.auth.schemas import User
 from comptoir.auth.security import hash_password
-from comptoir.deps import PublicDb, SettingsDep, limited
+from comptoir.deps import Hasher, PublicDb, SettingsDep, limited
 from comptoir.errors import BadRequest
 
 router = APIRouter(tags=["account"])
@@ -59,7 +59,7 @@ async def request_password_reset(
     },
 )
 async def confirm_password_reset(
-    body: ResetConfirm, db: PublicDb, settings: SettingsDep
+    body: ResetConfirm, db: PublicDb, settings: SettingsDep, hasher: Hasher
 ) -> Response:
     """Set a new password with the link's token. The link works once; every session of the
     account ends, and the address counts as verified."""
@@ -70,7 +70,7 @@ async def confirm_password_reset(
         body.new_password, email=link.email, shop_name=settings.shop_name, field="new_password"
     )
     if not await service.reset_password(
-        db, token=body.token, password_hash=await hash_password(body.new_password)
+        db, token=body.token, password_hash=await hash_password(body.new_password, hasher)
     ):
         raise BadRequest(BAD_LINK)
     return Response(status_code=204)
@@ -123,11 +123,13 @@ async def resend_verification(user: CurrentUser, db: PublicDb, settings: Setting
     },
 )
 async def change_email(
-    body: EmailChange, user: CurrentUser, db: PublicDb, settings: SettingsDep
+    body: EmailChange, user: CurrentUser, db: PublicDb, settings: SettingsDep, hasher: Hasher
 ) -> Accepted:
     """Move the account to a new address: a link goes to the new address, and the change
     happens when it is used (POST /v1/auth/verify-email). Needs the current password."""
-    await auth_service.check_current_password(db, user_id=user.id, password=body.current_password)
+    await auth_service.check_current_password(
+        db, user_id=user.id, password=body.current_password, hasher=hasher
+    )
     await service.request_email_change(
         db, user_id=user.id, new_email=body.new_email.strip(), settings=settings
     )
@@ -152,10 +154,14 @@ async def change_profile(body: ProfileChange, user: CurrentUser, db: CustomerDb)
     operation_id="erase_my_account",
     responses={401: {"description": "No token"}, 403: {"description": "Wrong current password"}},
 )
-async def erase_account(body: Erasure, user: CurrentUser, db: CustomerDb) -> Response:
+async def erase_account(
+    body: Erasure, user: CurrentUser, db: CustomerDb, hasher: Hasher
+) -> Response:
     """Erase the caller's account (GDPR, article 17): the email, name and password are
     removed, the orders stay in the shop's books without addresses, everything else of the
     account is deleted, and every token of it stops working. Cannot be undone."""
-    await auth_service.check_current_password(db, user_id=user.id, password=body.current_password)
+    await auth_service.check_current_password(
+        db, user_id=user.id, password=body.current_password, hasher=hasher
+    )
     await service.erase(db, user_id=user.id)
     return Response(status_code=204)

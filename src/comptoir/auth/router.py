@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
+from argon2 import PasswordHasher
 from fastapi import APIRouter, Depends, Request, Response
 from limits import parse
 
@@ -21,7 +22,15 @@ from comptoir.auth.schemas import (
     User,
 )
 from comptoir.auth.security import hash_password, issue_token, verify_password
-from comptoir.deps import ClientAddress, JwtSecret, PublicDb, RateLimitsDep, SettingsDep, limited
+from comptoir.deps import (
+    ClientAddress,
+    Hasher,
+    JwtSecret,
+    PublicDb,
+    RateLimitsDep,
+    SettingsDep,
+    limited,
+)
 from comptoir.errors import Forbidden, Unauthorized
 from comptoir.ratelimit import RateLimits
 from comptoir.settings import Settings
@@ -55,14 +64,16 @@ KNOWN_ADDRESS = parse("1/30 days")
         429: {"description": "Rate limited"},
     },
 )
-async def register(body: Register, settings: SettingsDep, db: PublicDb) -> Response | User:
+async def register(
+    body: Register, settings: SettingsDep, db: PublicDb, hasher: Hasher
+) -> Response | User:
     """Create a customer account and mail it a verification link. Emails compare
     case-insensitively. The password: 8 to 256 characters, not only whitespace, not a common
     password, not the email or the shop's name (422 names the rule). With
     COMPTOIR_EMAIL_VERIFICATION=on the answer is 202 whether or not the address was taken,
     so that registering tells nobody who has an account."""
     check_password(body.password, email=body.email, shop_name=settings.shop_name)
-    password_hash = await hash_password(body.password)
+    password_hash = await hash_password(body.password, hasher)
     hide_taken = settings.email_verification == "on"
     created = await account_service.register(
         db,
@@ -94,10 +105,11 @@ async def login(
     settings: SettingsDep,
     limits: RateLimitsDep,
     jwt_secret: JwtSecret,
+    hasher: Hasher,
 ) -> Token:
     """Exchange email and password for a short-lived bearer token and a refresh token (a
     new session)."""
-    row = await _authenticate(body, address, db, settings, limits)
+    row = await _authenticate(body, address, db, settings, limits, hasher)
     opened = await service.open_session(
         db, user_id=row.id, ttl=timedelta(days=settings.refresh_token_ttl_days)
     )
@@ -105,7 +117,12 @@ async def login(
 
 
 async def _authenticate(
-    body: Login, address: str, db: PublicDb, settings: Settings, limits: RateLimits
+    body: Login,
+    address: str,
+    db: PublicDb,
+    settings: Settings,
+    limits: RateLimits,
+    hasher: PasswordHasher,
 ) -> queries.Credentials:
     """The account behind email and password, or 401 (counted against the account)."""
     failures = parse(settings.login_account_rate_limit)
@@ -121,7 +138,7 @@ async def _authenticate(
     ):
         await limits.refuse(failures, "login-failures", account, what="failed logins")
     row = await db.one(queries.fetch_credentials, email=body.email)
-    verdict = await verify_password(row.password_hash if row else None, body.password)
+    verdict = await verify_password(row.password_hash if row else None, body.password, hasher)
     if row is None or not verdict.valid:
         await limits.count(failures, "login-failures", account)
         raise Unauthorized(WRONG_CREDENTIALS)
@@ -217,7 +234,7 @@ async def me(user: CurrentUser) -> User:
     },
 )
 async def change_password(
-    body: PasswordChange, caller: CurrentCaller, settings: SettingsDep, db: PublicDb
+    body: PasswordChange, caller: CurrentCaller, settings: SettingsDep, db: PublicDb, hasher: Hasher
 ) -> Response:
     """Change the caller's password. This session goes on; every other session of the
     account ends (its access and refresh tokens stop working). The new password follows
@@ -227,12 +244,14 @@ async def change_password(
     check_password(
         body.new_password, email=user.email, shop_name=settings.shop_name, field="new_password"
     )
-    await service.check_current_password(db, user_id=user.id, password=body.current_password)
+    await service.check_current_password(
+        db, user_id=user.id, password=body.current_password, hasher=hasher
+    )
     await account_service.change_password(
         db,
         user_id=user.id,
         email=user.email,
-        password_hash=await hash_password(body.new_password),
+        password_hash=await hash_password(body.new_password, hasher),
         keep=caller.claims.session_id,
     )
     return Response(status_code=204)
@@ -256,6 +275,7 @@ async def open_browser_session(
     settings: SettingsDep,
     limits: RateLimitsDep,
     jwt_secret: JwtSecret,
+    hasher: Hasher,
 ) -> Response:
     """Log in for the back office in a browser: the access token is set as an httpOnly,
     SameSite=Strict cookie (Secure over HTTPS) that no script can read, and the answer
@@ -263,7 +283,7 @@ async def open_browser_session(
     `X-CSRF-Token` header (it is also in the readable `comptoir_csrf` cookie). Admins only:
     a customer's right password is 403 and opens nothing. The session lasts
     COMPTOIR_BROWSER_SESSION_MINUTES; DELETE /v1/auth/session ends it."""
-    row = await _authenticate(body, address, db, settings, limits)
+    row = await _authenticate(body, address, db, settings, limits, hasher)
     if row.role != "admin":
         raise Forbidden("The back office is for administrators.")
     ttl = settings.browser_session_minutes * 60

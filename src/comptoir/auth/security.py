@@ -23,20 +23,43 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from comptoir.auth import legacy
+from comptoir.settings import Settings
 
 ALGORITHM = "HS256"
 BCRYPT_PREFIXES = ("$2a$", "$2b$", "$2y$")
 
-_hasher = PasswordHasher()
+# argon2-cffi's defaults (RFC 9106's second profile), which are also Settings' argon2_*
+# defaults: what the CLI's commands hash with, and the API unless its settings say otherwise.
+STANDARD = PasswordHasher()
+
+
+def password_hasher(settings: Settings) -> PasswordHasher:
+    """The hasher of the settings' argon2_* parameters."""
+    return _hasher(
+        settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism
+    )
 
 
 @functools.cache
-def dummy_hash() -> str:
+def _hasher(time_cost: int, memory_kib: int, parallelism: int) -> PasswordHasher:
+    # One per process and parameters: `dummy_hash` is made once for each.
+    if (time_cost, memory_kib, parallelism) == (
+        STANDARD.time_cost,
+        STANDARD.memory_cost,
+        STANDARD.parallelism,
+    ):
+        return STANDARD
+    return PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism)
+
+
+@functools.cache
+def dummy_hash(hasher: PasswordHasher = STANDARD) -> str:
     """Verified when the email is unknown, so that an unknown email costs the same as a wrong
-    password and response times do not reveal which accounts exist. Made once per process:
-    the app makes it as it starts (so no login pays for it), and commands that never check a
-    password (import-json, db, ...) never spend an argon2id hash on it."""
-    return _hasher.hash(secrets.token_urlsafe(16))
+    password and response times do not reveal which accounts exist. Made once per process
+    and hasher (its parameters set the cost): the app makes it as it starts (so no login
+    pays for it), and commands that never check a password (import-json, db, ...) never
+    spend an argon2id hash on it."""
+    return hasher.hash(secrets.token_urlsafe(16))
 
 
 @dataclass(frozen=True)
@@ -45,9 +68,9 @@ class Verdict:
     new_hash: str | None = None  # set when the stored hash should be replaced
 
 
-def _verify(stored: str | None, password: str) -> Verdict:
+def _verify(stored: str | None, password: str, hasher: PasswordHasher) -> Verdict:
     if stored is None:
-        _burn(password)
+        _burn(password, hasher)
         return Verdict(False)
     if stored.startswith(BCRYPT_PREFIXES):
         try:
@@ -55,25 +78,25 @@ def _verify(stored: str | None, password: str) -> Verdict:
             valid = bcrypt.checkpw(password.encode()[:72], stored.encode())
         except ValueError:
             return Verdict(False)
-        return Verdict(valid, _hasher.hash(password) if valid else None)
+        return Verdict(valid, hasher.hash(password) if valid else None)
     if legacy.is_legacy(stored):
         valid = legacy.verify(stored, password)
-        return Verdict(valid, _hasher.hash(password) if valid else None)
+        return Verdict(valid, hasher.hash(password) if valid else None)
     try:
-        _hasher.verify(stored, password)
+        hasher.verify(stored, password)
     except (VerificationError, InvalidHashError):
         return Verdict(False)
-    return Verdict(True, _hasher.hash(password) if _hasher.check_needs_rehash(stored) else None)
+    return Verdict(True, hasher.hash(password) if hasher.check_needs_rehash(stored) else None)
 
 
-def _burn(password: str) -> None:
+def _burn(password: str, hasher: PasswordHasher) -> None:
     try:
-        _hasher.verify(dummy_hash(), password)
+        hasher.verify(dummy_hash(hasher), password)
     except VerificationError:
         pass
 
 
-def _verify_evenly(stored: str | None, password: str) -> Verdict:
+def _verify_evenly(stored: str | None, password: str, hasher: PasswordHasher) -> Verdict:
     """`_verify`, taking as long for a legacy hash as for an argon2id one.
 
     A legacy hash (bcrypt, or any other imported scheme) costs what its parameters say: a
@@ -88,22 +111,25 @@ def _verify_evenly(stored: str | None, password: str) -> Verdict:
     whatever `_verify` does keeps it true for each scheme it learns.
     """
     if stored is None or stored.startswith("$argon2"):
-        return _verify(stored, password)
-    burner = threading.Thread(target=_burn, args=(password,), daemon=True)
+        return _verify(stored, password, hasher)
+    burner = threading.Thread(target=_burn, args=(password, hasher), daemon=True)
     burner.start()
     try:
-        return _verify(stored, password)
+        return _verify(stored, password, hasher)
     finally:
         burner.join()
 
 
-async def verify_password(stored: str | None, password: str) -> Verdict:
-    """Check `password` against `stored` (None: unknown account or no usable password)."""
-    return await asyncio.to_thread(_verify_evenly, stored, password)
+async def verify_password(
+    stored: str | None, password: str, hasher: PasswordHasher = STANDARD
+) -> Verdict:
+    """Check `password` against `stored` (None: unknown account or no usable password).
+    `hasher` makes the replacement hash and the unknown email's dummy one."""
+    return await asyncio.to_thread(_verify_evenly, stored, password, hasher)
 
 
-async def hash_password(password: str) -> str:
-    return await asyncio.to_thread(_hasher.hash, password)
+async def hash_password(password: str, hasher: PasswordHasher = STANDARD) -> str:
+    return await asyncio.to_thread(hasher.hash, password)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,8 @@ from datetime import UTC, datetime, timedelta
 from enum import Enum
 from uuid import UUID
 
+from argon2 import PasswordHasher
+
 from comptoir.auth import queries
 from comptoir.auth.security import new_refresh_token, refresh_token_digest, verify_password
 from comptoir.db.door import Door
@@ -71,10 +73,12 @@ async def end_other_sessions(db: Door, *, user_id: UUID, keep: UUID | None) -> N
     await db.one(queries.update_other_sessions_revoked, user_id=user_id, keep=keep)
 
 
-async def check_current_password(db: Door, *, user_id: UUID, password: str) -> None:
+async def check_current_password(
+    db: Door, *, user_id: UUID, password: str, hasher: PasswordHasher
+) -> None:
     """What a signed-in caller must prove before changing their password or address, or
     erasing their account. A wrong one is 403, not 401: the caller is still logged in, and
     clients read 401 as "logged out"."""
     stored = await db.one(queries.fetch_password_hash, user_id=user_id)
-    if not (await verify_password(stored, password)).valid:
+    if not (await verify_password(stored, password, hasher)).valid:
         raise Forbidden("The current password is wrong.", field="current_password")

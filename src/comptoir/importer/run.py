@@ -104,7 +104,11 @@ async def import_store(
     progress: Progress | None = None,
     mapping: Mapping | None = None,
     all_or_nothing: bool = False,
+    hasher: PasswordHasher | None = None,
 ) -> Report:
+    """`hasher` hashes plain-text passwords: the shop's (COMPTOIR_ARGON2_*), so that the
+    first login does not rehash them, which a cutover would then count as a change made
+    in the shop since the rehearsal. argon2-cffi's defaults when not given."""
     started = time.perf_counter()
     mapping = mapping or Mapping()
     units, report = plan(path, mapping)
@@ -118,7 +122,7 @@ async def import_store(
         await transaction.start()
         try:
             await queries.open_staging(conn)
-            context = records.Context(mapping, PasswordHasher())
+            context = records.Context(mapping, hasher or PasswordHasher())
             # Each argon2id hash holds 64 MiB while it runs: one at a time keeps the import's
             # memory bounded whatever the number of plain-text passwords. The hashing runs
             # beside the parse (argon2 releases the GIL).
