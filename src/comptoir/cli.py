@@ -348,6 +348,7 @@ def create_admin(
     """Create an admin, or promote an existing account. For a new account, asks for the
     password, or reads it from standard input when that is not a terminal; an existing
     account keeps its password. Says where the password stands."""
+    from comptoir.auth.security import password_hasher
     from comptoir.users.admins import account_exists, create_or_promote_admin
 
     c: Context = ctx.obj
@@ -355,7 +356,11 @@ def create_admin(
     exists = _guard(lambda: asyncio.run(account_exists(url, email=email.strip())), c.debug)
     password = None if exists != "absent" else _read_password(email.strip(), c.settings.shop_name)
     message = _guard(
-        lambda: asyncio.run(create_or_promote_admin(url, email=email.strip(), password=password)),
+        lambda: asyncio.run(
+            create_or_promote_admin(
+                url, email=email.strip(), password=password, hasher=password_hasher(c.settings)
+            )
+        ),
         c.debug,
     )
     out.print(message)
@@ -368,13 +373,19 @@ def set_password_command(
     """Set an account's password (imported accounts with no usable password, guests).
     Asks for it, or reads it from standard input when that is not a terminal. Every token
     of the account stops working."""
+    from comptoir.auth.security import password_hasher
     from comptoir.users.admins import set_password
 
     c: Context = ctx.obj
     url = _guard(c.url, c.debug)
     password = _read_password(email.strip(), c.settings.shop_name)
     message = _guard(
-        lambda: asyncio.run(set_password(url, email=email.strip(), password=password)), c.debug
+        lambda: asyncio.run(
+            set_password(
+                url, email=email.strip(), password=password, hasher=password_hasher(c.settings)
+            )
+        ),
+        c.debug,
     )
     out.print(message)
 
@@ -400,6 +411,7 @@ def demo(
     customers: Annotated[int, typer.Option(min=1, max=100_000)] = 50,
 ) -> None:
     """Fill an empty database with a realistic demo shop (applies migrations first)."""
+    from comptoir.auth.security import password_hasher
     from comptoir.db import migrate
     from comptoir.demo import seed
 
@@ -408,7 +420,15 @@ def demo(
     _guard(lambda: migrate.upgrade(url), c.debug)
     with _steps("demo shop") as step:
         message = _guard(
-            lambda: asyncio.run(seed.fill(url, products=products, customers=customers, step=step)),
+            lambda: asyncio.run(
+                seed.fill(
+                    url,
+                    products=products,
+                    customers=customers,
+                    step=step,
+                    hasher=password_hasher(c.settings),
+                )
+            ),
             c.debug,
         )
     out.print(message)

@@ -13,8 +13,9 @@ from decimal import Decimal
 from uuid import UUID
 
 import asyncpg
+from argon2 import PasswordHasher
 
-from comptoir.auth.security import hash_password
+from comptoir.auth.security import STANDARD, hash_password
 from comptoir.demo import queries
 from comptoir.demo.names import product_names
 
@@ -55,6 +56,7 @@ async def fill(
     customers: int = 50,
     seed: int = 7,
     step: Callable[[str], None] = lambda _: None,
+    hasher: PasswordHasher = STANDARD,
 ) -> str:
     """`step` hears which part is being written, for a progress display."""
     rng = random.Random(seed)  # noqa: S311 - demo data, not secrets
@@ -66,7 +68,7 @@ async def fill(
             step(f"{products:,} products")
             catalog = await _products(conn, rng, products)
             step(f"{customers:,} customers")
-            people = await _customers(conn, rng, customers)
+            people = await _customers(conn, rng, customers, hasher)
             step("orders")
             orders = await _orders(conn, rng, people, catalog)
             step("carts, leads and analytics events")
@@ -101,13 +103,15 @@ async def _products(
     return await queries.list_products_on_sale(conn)
 
 
-async def _customers(conn: asyncpg.Connection, rng: random.Random, count: int) -> list[UUID]:
-    password = await hash_password(DEMO_CUSTOMER[1])
+async def _customers(
+    conn: asyncpg.Connection, rng: random.Random, count: int, hasher: PasswordHasher
+) -> list[UUID]:
+    password = await hash_password(DEMO_CUSTOMER[1], hasher)
     rows = [(DEMO_CUSTOMER[0], password, "customer", "Demo")]
     for i in range(count - 1):
         first = rng.choice(FIRST_NAMES)
         rows.append((f"{first.lower()}.{i}@example.com", password, "customer", first))
-    rows.append((DEMO_ADMIN[0], await hash_password(DEMO_ADMIN[1]), "admin", "Admin"))
+    rows.append((DEMO_ADMIN[0], await hash_password(DEMO_ADMIN[1], hasher), "admin", "Admin"))
     await queries.insert_users(conn, rows=rows)
     return await queries.list_customer_ids(conn)
 

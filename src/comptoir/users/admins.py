@@ -3,15 +3,18 @@
 from typing import Literal
 
 import asyncpg
+from argon2 import PasswordHasher
 
 from comptoir.auth import queries as auth_queries
-from comptoir.auth.security import hash_password
+from comptoir.auth.security import STANDARD, hash_password
 from comptoir.users import queries
 
 Presence = Literal["absent", "with password", "without password"]
 
 
-async def create_or_promote_admin(url: str, *, email: str, password: str | None) -> str:
+async def create_or_promote_admin(
+    url: str, *, email: str, password: str | None, hasher: PasswordHasher = STANDARD
+) -> str:
     """Promote the account with this email (its password untouched), or create it as an
     admin with `password`; say which, and where the password stands."""
     conn = await asyncpg.connect(url)
@@ -30,7 +33,7 @@ async def create_or_promote_admin(url: str, *, email: str, password: str | None)
             await auth_queries.insert_user(
                 conn,
                 email=email,
-                password_hash=await hash_password(password),
+                password_hash=await hash_password(password, hasher),
                 name=None,
                 role="admin",
             )
@@ -39,7 +42,9 @@ async def create_or_promote_admin(url: str, *, email: str, password: str | None)
         await conn.close()
 
 
-async def set_password(url: str, *, email: str, password: str) -> str:
+async def set_password(
+    url: str, *, email: str, password: str, hasher: PasswordHasher = STANDARD
+) -> str:
     conn = await asyncpg.connect(url)
     try:
         async with conn.transaction():
@@ -47,7 +52,7 @@ async def set_password(url: str, *, email: str, password: str) -> str:
             if user_id is None:
                 raise LookupError(f"no account with the email {email}")
             await auth_queries.update_password_hash(
-                conn, user_id=user_id, password_hash=await hash_password(password),
+                conn, user_id=user_id, password_hash=await hash_password(password, hasher),
                 revoke_tokens=True,
             )  # fmt: skip
         return f"password of {email} set; its earlier tokens no longer work"
