@@ -44,33 +44,35 @@ async def send_due(
     async with db.transaction() as conn:
         due = await queries.lock_due_emails(conn, limit=BATCH)
         sent: list[int] = []
-        unreachable: Exception | None = None
+        unreachable: Unreachable | None = None
         async with transport.connection() as send:
             for mail in due:
                 if stop is not None and stop.is_set():
                     break
-                try:
-                    if unreachable is not None:
-                        # The server is down: the batch's other mails wait with this one
-                        # rather than each waiting for a connection that will not come.
-                        raise unreachable
-                    rendered = render(mail.kind, mail.payload, settings)
-                    await send(
-                        message(rendered, sender=settings.mail_from, recipient=mail.recipient)
-                    )
-                except Exception as exc:
-                    if isinstance(exc, Unreachable):
-                        unreachable = exc
-                    delay = min(FIRST_RETRY_SECONDS * 2**mail.attempts, LONGEST_RETRY_SECONDS)
-                    log.warning("mail %s to the %s not sent: %s", mail.id, transport.where, exc)
-                    await queries.update_email_failed(
-                        conn,
-                        email_id=mail.id,
-                        error=f"{type(exc).__name__}: {exc}",
-                        retry_in_seconds=delay,
-                    )
+                # The server is down: the batch's other mails wait with the first rather
+                # than each waiting for a connection that will not come.
+                failure: Exception | None = unreachable
+                if failure is None:
+                    try:
+                        rendered = render(mail.kind, mail.payload, settings)
+                        await send(
+                            message(rendered, sender=settings.mail_from, recipient=mail.recipient)
+                        )
+                    except Unreachable as exc:
+                        failure = unreachable = exc
+                    except Exception as exc:
+                        failure = exc
+                if failure is None:
+                    sent.append(mail.id)
                     continue
-                sent.append(mail.id)
+                delay = min(FIRST_RETRY_SECONDS * 2**mail.attempts, LONGEST_RETRY_SECONDS)
+                log.warning("mail %s to the %s not sent: %s", mail.id, transport.where, failure)
+                await queries.update_email_failed(
+                    conn,
+                    email_id=mail.id,
+                    error=f"{type(failure).__name__}: {failure}",
+                    retry_in_seconds=delay,
+                )
         if sent:
             await queries.delete_emails(conn, email_ids=sent)
     return len(due)
