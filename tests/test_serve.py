@@ -5,7 +5,6 @@ the data is still there at the next start."""
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,12 +16,7 @@ import httpx
 import psutil
 import pytest
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+from tests.support.ports import free_port
 
 
 def postmaster(data_dir: Path) -> tuple[int, str] | None:

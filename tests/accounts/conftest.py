@@ -4,7 +4,6 @@ import asyncio
 import email
 import email.policy
 import re
-import socket
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from fastapi import FastAPI
 from comptoir.app import create_app
 from comptoir.settings import Settings
 from tests.conftest import client_of
+from tests.support.ports import free_port
 
 STOREFRONT = "https://shop.example.com"
 
@@ -51,13 +51,6 @@ class Inbox:
                 return self.to(address)
             await asyncio.sleep(0.01)
         raise AssertionError(f"no mail to {address}; received: {[m['To'] for m in self.messages]}")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @contextmanager

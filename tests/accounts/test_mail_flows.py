@@ -10,7 +10,6 @@ import pytest
 from comptoir.mail import queries as mail_queries
 from tests.accounts.conftest import (
     Inbox,
-    free_port,
     html_of,
     link_token,
     mail_settings,
@@ -19,6 +18,7 @@ from tests.accounts.conftest import (
     text_of,
 )
 from tests.factories import PASSWORD, make_product, make_user
+from tests.support.ports import free_port
 
 NEW_PASSWORD = "a new password, chosen"
 

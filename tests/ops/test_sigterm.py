@@ -19,7 +19,7 @@ from comptoir.auth.security import issue_token
 from tests.conftest import TABLES
 from tests.factories import make_cart, make_product, make_user
 from tests.ops.test_pool_and_restart import wait_for_lock_waiters
-from tests.test_serve import free_port
+from tests.support.ports import free_port
 
 SECRET = "sigterm-test-secret-" + "s" * 32
 BUYERS = 3

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 
 from tests.pooling.processes import wait_ready
-from tests.test_serve import free_port
+from tests.support.ports import free_port
 
 TOKEN = "scraper-token-for-workers"
 REQUESTS = 40

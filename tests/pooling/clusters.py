@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.pooling.processes import as_service, chown_to_service, free_port, shared_dir
+from tests.pooling.processes import as_service, chown_to_service, shared_dir
+from tests.support.ports import free_port
 
 BIN = Path("/usr/lib/postgresql/15/bin")
 

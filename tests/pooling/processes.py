@@ -20,21 +20,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support.ports import free_port
+
 # Daemons that refuse root (PgBouncer, PostgreSQL) run as this account when the tests do.
 SERVICE_USER = "postgres"
-
-
-def free_port(env: str = "COMPTOIR_TEST_PORTS") -> int:
-    low, _, high = os.environ.get(env, "0-0").partition("-")
-    for port in range(int(low), int(high) + 1) if int(low) else [0]:
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            found: int = s.getsockname()[1]
-            return found
-    raise RuntimeError(f"no free port in {env}")
 
 
 def require(binary: str) -> str:
