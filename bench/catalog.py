@@ -6,8 +6,8 @@ database's ceilings.
 
 1. A fresh database (`comptoir_bench_<hex>`) on DATABASE_URL's server, else on the embedded
    PostgreSQL, migrated, loaded with realistic products by COPY, then VACUUM (ANALYZE).
-2. pgbench runs the very SQL of the endpoints (comptoir.catalog.queries), with
-   the same parameters: the database's ceiling.
+2. pgbench runs the very SQL of the endpoints (comptoir.catalog.queries and
+   comptoir.search.queries), with the same parameters: the database's ceiling.
 3. `comptoir serve` runs on that database, and wrk measures GET /healthz (the framework's
    ceiling), the first page and deep pages of /v1/products, and the search.
 4. A table: requests/s, p50 and p99, ratios to the ceilings and to the targets, the CPU each
@@ -52,6 +52,7 @@ from comptoir.catalog import queries
 from comptoir.db import migrate
 from comptoir.demo.names import TYPES, product_names
 from comptoir.pagination import cursor_of, decode_time_id
+from comptoir.search import queries as search
 from harness import (
     LOADGEN_CPU,
     Result,
@@ -265,7 +266,7 @@ async def _fixtures(url: str, seed: int) -> Fixtures:
             )
 
         def found(q: str) -> Callable[[Any], Awaitable[str]]:
-            return lambda db: queries.search_page_json(
+            return lambda db: search.search_page_json(
                 db, currency=CURRENCY, query=q, offset=0, limit=PAGE
             )
 

@@ -27,6 +27,7 @@ from comptoir.deps import Currency, ReadDb
 from comptoir.errors import Conflict, NotFound, Unprocessable
 from comptoir.pagination import Cursor, Limit, decode_offset
 from comptoir.responses import raw_json
+from comptoir.search import queries as search
 
 router = APIRouter(tags=["catalog"])
 
@@ -97,10 +98,10 @@ async def search_products(
     every word exactly (a plural or singular counts), then with words that begin like the
     query's, then, only for a word no product has, its closest spellings (`tase` finds
     "tasse"). Case and accents are ignored: `theiere` finds "Théière"."""
-    offset = decode_offset(cursor, most=queries.CANDIDATES) if cursor else 0
+    offset = decode_offset(cursor, most=search.CANDIDATES) if cursor else 0
     # Two statements (the words, then the page): one transaction, so one connection.
     async with db.transaction() as conn:
-        page = await queries.search_page_json(
+        page = await search.search_page_json(
             conn, currency=currency, query=q, offset=offset, limit=limit
         )
     return raw_json(page)
@@ -120,8 +121,8 @@ async def suggest_products(
     """Product names for a search box, as the shopper types: the search's ranking, the
     last word read as a word's start, typos tolerated; ids and names only."""
     async with db.transaction() as conn:
-        words = await queries.look_up_words(conn, query=q)
-        page = await queries.ranked_page_json(
+        words = await search.look_up_words(conn, query=q)
+        page = await search.ranked_page_json(
             conn, currency=currency, words=words, offset=0, limit=limit, candidates=limit,
             suggestions=True,
         )  # fmt: skip
