@@ -8,6 +8,7 @@ Most commit through real connections, with an app on its own pool (`committed` c
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import suppress
 from datetime import timedelta
 from pathlib import Path
 from typing import TypedDict, Unpack
@@ -18,8 +19,11 @@ import pytest
 from fastapi import FastAPI
 
 from comptoir.app import create_app
-from comptoir.db import maintain
-from comptoir.orders.service import expiry_chore
+from comptoir.db import maintain, migrate
+from comptoir.db.door import SYSTEM, PoolDoors
+from comptoir.db.pool import open_pool
+from comptoir.db.schema import database_name, scratch_database
+from comptoir.orders.service import expiry_chore, sweep_forever
 from comptoir.settings import Settings
 from tests.checkout.invariants import check, stocked
 from tests.conftest import client_of
@@ -185,3 +189,35 @@ async def test_serve_cancels_expired_orders_in_the_background(
     assert await statuses(db) == {stale: "cancelled", fresh: "pending"}
     assert await db.fetchval("SELECT stock FROM products") == 18
     await check(db)
+
+
+async def test_the_background_expiry_outlives_its_database_going_away(
+    server_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Whatever the driver raises for a database dropped under the pool (asyncpg's
+    # InternalClientError, "another operation is in progress", among others), a round
+    # that fails is logged and the next one tries again: the task must not die.
+    async with scratch_database(server_url, prefix="comptoir_sweep") as url:
+        await migrate.run_in_thread(migrate.upgrade, url)
+        settings = Settings(database_url=url, data_dir=tmp_path, pool_min=1, pool_max=2)
+        pool = await open_pool(url, settings)
+        door = PoolDoors(pool, rls=False).to(SYSTEM)
+        sweeper = asyncio.create_task(sweep_forever(door, older_than=timedelta(hours=1), every=0))
+        try:
+            admin = await asyncpg.connect(server_url)
+            try:
+                await admin.execute(f'DROP DATABASE "{database_name(url)}" WITH (FORCE)')
+            finally:
+                await admin.close()
+            for _ in range(5000):  # a bound against a hang, not a timing
+                failed = [r for r in caplog.records if "could not expire" in r.getMessage()]
+                if len(failed) >= 3 or sweeper.done():
+                    break
+                await asyncio.sleep(0.01)
+            assert not sweeper.done(), sweeper.exception()
+            assert len(failed) >= 3
+        finally:
+            sweeper.cancel()
+            with suppress(asyncio.CancelledError):
+                await sweeper
+            pool.terminate()

@@ -19,6 +19,19 @@ class PoolObserver(Protocol):
     def pool_timed_out(self) -> None: ...
 
 
+# What the driver raises when the server is gone or restarting. InternalClientError too:
+# a session the server ended under it (a restart, DROP DATABASE ... WITH (FORCE)) can trip
+# asyncpg's protocol-state check ("another operation is in progress") before asyncpg
+# notices that the connection is closed.
+CONNECTION_TROUBLE: tuple[type[Exception], ...] = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+)
+
+
 class PoolExhausted(ServiceUnavailable):
     """Every connection stayed busy for the whole wait: come back shortly."""
 

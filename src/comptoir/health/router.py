@@ -4,13 +4,12 @@ import asyncio
 import hmac
 from typing import Annotated
 
-import asyncpg
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials
 
 from comptoir.auth.deps import bearer, get_caller
 from comptoir.db import migrate
-from comptoir.db.pool import PoolExhausted
+from comptoir.db.pool import CONNECTION_TROUBLE, PoolExhausted
 from comptoir.deps import (
     HeadRevision,
     JwtKeys,
@@ -43,7 +42,7 @@ async def readyz(pool: PoolDep, expected: HeadRevision, limits: RateLimitsDep) -
             schema = await migrate.fetch_schema(conn)
     except PoolExhausted:
         raise
-    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
+    except CONNECTION_TROUBLE:
         # A restarted server leaves dead sessions in the pool: replace them all.
         await pool.expire_connections()
         raise ServiceUnavailable("The database does not answer.", headers=NOT_READY) from None

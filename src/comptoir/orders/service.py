@@ -12,6 +12,7 @@ import asyncpg
 
 from comptoir.db.door import Door
 from comptoir.db.maintain import Chore
+from comptoir.db.pool import CONNECTION_TROUBLE
 from comptoir.errors import Conflict, NotFound
 from comptoir.orders import queries, states
 
@@ -110,7 +111,7 @@ async def sweep_forever(
     """`comptoir serve`'s background task: expire unpaid orders now, then every minute,
     through `db`, the system's door, and `then` (the payment provider's intents of the
     orders expired are cancelled). A failure (the database restarting, say) is logged and
-    the next round tries again."""
+    the next round tries again: whatever a round raises, the expiry goes on."""
     while True:
         try:
             if expired := await expire_pending(db.transaction, older_than=older_than):
@@ -119,8 +120,10 @@ async def sweep_forever(
                 )
             if then is not None:
                 await then()
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        except CONNECTION_TROUBLE as exc:
             log.warning("could not expire unpaid orders this round: %s", exc)
+        except Exception:
+            log.exception("could not expire unpaid orders this round")
         await asyncio.sleep(every)
 
 
