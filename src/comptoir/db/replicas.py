@@ -33,6 +33,8 @@ REPLICA_FAILURES: tuple[type[BaseException], ...] = (
     TimeoutError,
     PoolExhausted,
     asyncpg.InterfaceError,
+    # A session the replica ended under a pooled connection (see pool.CONNECTION_TROUBLE).
+    asyncpg.InternalClientError,
     asyncpg.PostgresConnectionError,
     asyncpg.ConnectionDoesNotExistError,
     asyncpg.CannotConnectNowError,
