@@ -19,21 +19,29 @@ from tests.payments.standin import Stripe, serving, sign
 WEBHOOK_SECRET = "whsec_standin_0123456789abcdef"
 
 
+# How long the app waits for Stripe in these tests. Long enough that a loaded machine
+# (workers and a browser on two cores, the stand-in in the test's own event loop) never
+# turns an answer into a timeout: at 0.5 s, a checkout that took 0.66 s under load lost its
+# payment intent and failed a test. The "timeout" fault holds its answer longer than this.
+STRIPE_TIMEOUT = 5.0
+
+
 def stripe_settings(database_url: str, data_dir: Path, api_base: str) -> Settings:
-    # No SDK retries and a short timeout: a failure shows at once (a retry is tested on its
-    # own, through the same idempotency key).
+    # No SDK retries: a failure shows at once (a retry is tested on its own, through the
+    # same idempotency key).
     return Settings(
         database_url=database_url, data_dir=data_dir, pool_min=1, pool_max=10,
         rate_limits="off", max_pending_orders=1000, pending_order_ttl_minutes=0,
         stripe_secret_key=SecretStr("sk_test_standin"),
         stripe_webhook_secret=SecretStr(WEBHOOK_SECRET),
-        stripe_api_base=api_base, stripe_timeout_seconds=0.5, stripe_max_network_retries=0,
+        stripe_api_base=api_base, stripe_timeout_seconds=STRIPE_TIMEOUT,
+        stripe_max_network_retries=0,
     )  # fmt: skip
 
 
 @pytest.fixture
 async def stripe_api() -> AsyncIterator[tuple[Stripe, str]]:
-    stripe = Stripe(slow_seconds=1.0)
+    stripe = Stripe(slow_seconds=STRIPE_TIMEOUT + 1)
     async with serving(stripe) as base:
         yield stripe, base
 
