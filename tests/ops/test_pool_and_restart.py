@@ -62,7 +62,9 @@ async def test_requests_beyond_a_busy_pool_get_503_with_retry_after_within_the_b
     assert refused.status_code == 503, refused.text
     assert refused.headers["retry-after"] == "1"
     assert refused.headers["content-type"] == "application/problem+json"
-    assert WAIT_MS / 1000 <= waited < WAIT_MS / 1000 + 1.0, waited
+    # It waited the pool's bound, then gave up instead of queueing until the lock goes (the
+    # upper bound is loose, for a loaded machine: the point is that it came back).
+    assert WAIT_MS / 1000 <= waited < WAIT_MS / 1000 + 5.0, waited
     # The slow ones were never cut short: they finish once the lock goes.
     assert [r.status_code for r in done] == [200, 200]
     # The operator sees it (the scrape's own token check needed the pool: it waited too).
