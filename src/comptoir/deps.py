@@ -44,10 +44,9 @@ Hasher = Annotated[PasswordHasher, Depends(get_password_hasher)]
 
 
 async def get_currency(request: Request) -> str:
-    # From the settings directly rather than through SettingsDep: most routes ask for the
-    # currency, and each dependency FastAPI resolves is work on every request.
-    currency: str = request.app.state.settings.currency
-    return currency
+    # get_settings called, not depended on: most routes ask for the currency, and each
+    # dependency FastAPI resolves is work on every request.
+    return (await get_settings(request)).currency
 
 
 Currency = Annotated[str, Depends(get_currency)]
