@@ -22,6 +22,7 @@ from typing import IO, Any
 import asyncpg
 from argon2 import PasswordHasher
 
+from comptoir.auth.security import STANDARD
 from comptoir.importer import queries, records
 from comptoir.importer.discover import Unit, discover
 from comptoir.importer.fields import Unusable
@@ -104,7 +105,7 @@ async def import_store(
     progress: Progress | None = None,
     mapping: Mapping | None = None,
     all_or_nothing: bool = False,
-    hasher: PasswordHasher | None = None,
+    hasher: PasswordHasher = STANDARD,
 ) -> Report:
     """`hasher` hashes plain-text passwords: the shop's (COMPTOIR_ARGON2_*), so that the
     first login does not rehash them, which a cutover would then count as a change made
@@ -122,7 +123,7 @@ async def import_store(
         await transaction.start()
         try:
             await queries.open_staging(conn)
-            context = records.Context(mapping, hasher or PasswordHasher())
+            context = records.Context(mapping, hasher)
             # Each argon2id hash holds 64 MiB while it runs: one at a time keeps the import's
             # memory bounded whatever the number of plain-text passwords. The hashing runs
             # beside the parse (argon2 releases the GIL).
