@@ -8,6 +8,7 @@ from typing import Any
 import asyncpg
 import httpx
 
+from comptoir.importer.run import KEPT_HASH_NOTE
 from comptoir.users.admins import create_or_promote_admin
 from tests.importer import legacy_hashes as h
 from tests.importer.conftest import login, run_import, write_store
@@ -166,3 +167,38 @@ async def test_plain_text_passwords_through_rehearsal_and_cutover(
     assert await login(shop, "pia@shop.test", "Plain-Secret-4") == 200
     assert await login(shop, "pia@shop.test", "Plain-Secret-1") == 401
     assert await login(shop, "paul@shop.test", "Plain-Secret-2") == 200
+
+
+async def test_the_cutover_hashes_only_the_passwords_that_changed(
+    idb: asyncpg.Connection, import_url: str, shop: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    """A store of plain-text passwords: each one costs argon2id's time at import, so the
+    cutover hashes only those of new and changed records; the unchanged ones keep the hash
+    their account has, and every account logs in with its password from the final
+    snapshot."""
+    hashed, kept = "plain-text password hashed with argon2id", KEPT_HASH_NOTE
+    users = [
+        {"id": f"p{n}", "email": f"p{n}@shop.test", "password": f"Plain-Secret-{n}"}
+        for n in (1, 2, 3)
+    ]
+    rehearsal = await run_import(import_url, write_store(tmp_path / "rehearsal", users=users))
+    assert rehearsal.collections["users"].notes[hashed] == 3
+    assert kept not in rehearsal.collections["users"].notes
+    hashes = "SELECT email::text, password_hash FROM users"
+    before = {row["email"]: row["password_hash"] for row in await idb.fetch(hashes)}
+
+    users[0] = {**users[0], "password": "Plain-Secret-changed"}
+    users.append({"id": "p4", "email": "p4@shop.test", "password": "Plain-Secret-4"})
+    cutover = await run_import(import_url, write_store(tmp_path / "final", users=users))
+    assert cutover.exit_code() == 0
+    notes = cutover.collections["users"].notes
+    assert (notes[hashed], notes[kept]) == (2, 2)
+    assert cutover.cutover["users"]["updated"] == 1
+    assert cutover.cutover["users"]["added"] == 1
+    after = {row["email"]: row["password_hash"] for row in await idb.fetch(hashes)}
+    assert after["p2@shop.test"] == before["p2@shop.test"]
+    assert after["p1@shop.test"] != before["p1@shop.test"]
+    assert await login(shop, "p1@shop.test", "Plain-Secret-changed") == 200
+    assert await login(shop, "p1@shop.test", "Plain-Secret-1") == 401
+    for n in (2, 3, 4):
+        assert await login(shop, f"p{n}@shop.test", f"Plain-Secret-{n}") == 200

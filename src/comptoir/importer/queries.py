@@ -203,6 +203,13 @@ async def copy_staged(
     )
 
 
+async def keep_unchanged_hashes(conn: asyncpg.Connection, ordinals: list[int]) -> set[int]:
+    """Of the staged users at `ordinals` (passwords still to hash), those whose record is
+    unchanged since the last import: they take the hash the database holds (see
+    staging.UNCHANGED_HASHES). Their ordinals."""
+    return {row["ord"] for row in await conn.fetch(staging.UNCHANGED_HASHES, ordinals)}
+
+
 async def store_hashes(conn: asyncpg.Connection, hashes: list[tuple[int, str]]) -> None:
     """The argon2id hashes of plain-text passwords, by record ordinal, onto their users."""
     if hashes:

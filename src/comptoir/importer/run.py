@@ -27,6 +27,7 @@ from comptoir.importer import queries, records
 from comptoir.importer.discover import Unit, discover
 from comptoir.importer.fields import Unusable
 from comptoir.importer.mapping import Mapping
+from comptoir.importer.passwords import Password
 from comptoir.importer.queries import attach_months, open_router, settle
 from comptoir.importer.recognise import COLLECTIONS, SKIP, recognise
 from comptoir.importer.report import FileOutcome, Outcome, Report
@@ -45,6 +46,7 @@ CONVERTERS: dict[str, Callable[[Record, records.Context], records.Staged]] = {
 }
 LINES = {"carts": "cart_lines", "orders": "order_lines"}
 
+KEPT_HASH_NOTE = "password unchanged since the last import: its hash kept"
 Progress = Callable[[str, int, int], None]  # collection, records read so far, records total
 
 
@@ -128,14 +130,18 @@ async def import_store(
             # memory bounded whatever the number of plain-text passwords. The hashing runs
             # beside the parse (argon2 releases the GIL).
             with ThreadPoolExecutor(1, thread_name_prefix="argon2") as hashing:
-                passwords: dict[int, Future[str]] = {}
+                to_hash: dict[int, Password] = {}  # by the users' ordinals
+                hashed: dict[int, Future[str]] = {}
                 months: set[tuple[int, int]] = set()  # of the events, in UTC
                 for unit in units:
                     if unit.collection is None:
                         continue
-                    stage = _Stage(conn, unit, report, rejects, context, hashing, passwords)
+                    if unit.collection != "users" and to_hash:  # the users all read
+                        await _hash_what_changed(conn, report, hashing, to_hash, hashed)
+                    stage = _Stage(conn, unit, report, rejects, context, to_hash)
                     await stage.run(months, progress)
-                await queries.store_hashes(conn, [(o, f.result()) for o, f in passwords.items()])
+                await _hash_what_changed(conn, report, hashing, to_hash, hashed)
+                await queries.store_hashes(conn, [(o, f.result()) for o, f in hashed.items()])
             await settle(conn, report, months)
             await queries.fill_catalog_fields(conn)
             await _file_rejects(conn, report)
@@ -162,6 +168,33 @@ async def import_store(
     return report
 
 
+async def _hash_what_changed(
+    conn: asyncpg.Connection,
+    report: Report,
+    hashing: ThreadPoolExecutor,
+    to_hash: dict[int, Password],
+    hashed: dict[int, Future[str]],
+) -> None:
+    """The passwords to hash (plain text, weak digests), the users' records all staged:
+    those of records unchanged since the last import keep the hash the database holds,
+    the others are hashed beside the parse of the other collections. A cutover then hashes
+    only what changed, as the rest of it writes only what changed: each argon2id hash takes
+    a few tenths of a second of CPU, and a store's passwords can all be plain text."""
+    if not to_hash:
+        return
+    kept = await queries.keep_unchanged_hashes(conn, list(to_hash))
+    notes = report.collections["users"].notes
+    for ordinal, password in to_hash.items():
+        if ordinal in kept:
+            notes[password.note] -= 1
+            notes[KEPT_HASH_NOTE] += 1
+        else:
+            assert password.job is not None  # only passwords to hash are queued
+            hashed[ordinal] = hashing.submit(password.job)
+    report.collections["users"].notes = +notes  # the notes no record has left
+    to_hash.clear()
+
+
 async def _file_rejects(conn: asyncpg.Connection, report: Report) -> None:
     """Records rejected in SQL, counted against the file they came from (by ordinal range)."""
     for file in report.files:
@@ -182,11 +215,10 @@ class _Stage:
         report: Report,
         rejects: Rejects,
         context: records.Context,
-        hashing: ThreadPoolExecutor,
-        passwords: dict[int, Future[str]],
+        to_hash: dict[int, Password],
     ) -> None:
         self.conn, self.unit, self.report, self.rejects = conn, unit, report, rejects
-        self.context, self.hashing, self.passwords = context, hashing, passwords
+        self.context, self.to_hash = context, to_hash
         name = unit.collection or SKIP
         self.outcome = report.collections[name] if name != SKIP else Outcome()
         self.file = FileOutcome(unit.name, name, unit.form, unit.rule, first=self.outcome.read)
@@ -248,7 +280,7 @@ class _Stage:
             for note in result.notes:
                 outcome.notes[note] += 1
             if result.password is not None and result.password.job is not None:
-                self.passwords[ordinal] = self.hashing.submit(result.password.job)
+                self.to_hash[ordinal] = result.password
             if name == "analytics":
                 months.add(_month(result.row[3]))
             result.row = (ordinal, *result.row)

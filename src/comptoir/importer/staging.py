@@ -79,6 +79,19 @@ later AS (
 INSERT INTO import_rejects SELECT '{collection}', ord, 'duplicate id', raw::text FROM later
 """
 
+# A user's record unchanged since the last import (the same fingerprint, so the same
+# password) takes the hash its account holds instead of a new one: the account is
+# unchanged, and the hash only tells the user map that the record has a password. Hashing
+# again would cost a cutover as long as the rehearsal for a store of plain-text passwords.
+UNCHANGED_HASHES = """
+UPDATE import_users s SET password_hash = u.password_hash
+FROM import_sources src JOIN users u ON u.id = src.row_id
+WHERE s.ord = ANY($1::int[])
+  AND src.collection = 'users' AND src.legacy_id = s.key AND src.fingerprint = s.fp
+  AND u.password_hash IS NOT NULL
+RETURNING s.ord
+"""
+
 HASHES = """
 UPDATE import_users u SET password_hash = h.password_hash
 FROM import_hashes h WHERE h.ord = u.ord
