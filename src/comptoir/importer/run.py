@@ -179,7 +179,7 @@ async def _hash_what_changed(
     those of records unchanged since the last import keep the hash the database holds,
     the others are hashed beside the parse of the other collections. A cutover then hashes
     only what changed, as the rest of it writes only what changed: each argon2id hash takes
-    a few tenths of a second of CPU, and a store's passwords can all be plain text."""
+    about a tenth of a second, and a store's passwords can all be plain text."""
     if not to_hash:
         return
     kept = await queries.keep_unchanged_hashes(conn, list(to_hash))
