@@ -461,7 +461,7 @@ def import_json(
     from comptoir.auth.security import password_hasher
     from comptoir.db import migrate
     from comptoir.importer import mapping as import_mapping
-    from comptoir.importer.run import import_store
+    from comptoir.importer.run import HASHING, import_store
 
     c: Context = ctx.obj
     mapping = _guard(lambda: import_mapping.load(map_file), c.debug)
@@ -474,15 +474,16 @@ def import_json(
         raise typer.Exit(1)
     _guard(lambda: migrate.upgrade(url), c.debug)
     with Progress(
-        TextColumn("{task.description}"), TextColumn("{task.completed:,.0f} records"),
+        TextColumn("{task.description}"), TextColumn("{task.completed:,.0f} {task.fields[of]}"),
         TimeElapsedColumn(), console=err, transient=True, disable=not err.is_terminal,
     ) as bar:  # fmt: skip
         tasks: dict[str, TaskID] = {}
 
         def advance(collection: str, done: int, total: int) -> None:
+            of = f"of {total:,}" if collection == HASHING else "records"
             if collection not in tasks:
-                tasks[collection] = bar.add_task(collection)
-            bar.update(tasks[collection], completed=done)
+                tasks[collection] = bar.add_task(collection, of=of)
+            bar.update(tasks[collection], completed=done, of=of)
 
         report = _guard(
             lambda: asyncio.run(

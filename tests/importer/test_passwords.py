@@ -9,7 +9,9 @@ import asyncpg
 import httpx
 
 from comptoir.importer.mapping import Mapping, PasswordRules
+from comptoir.importer.run import HASHING, import_store
 from comptoir.users.admins import create_or_promote_admin, set_password
+from tests.factories import TEST_HASHER
 from tests.importer import legacy_hashes as h
 from tests.importer.conftest import login, run_import, write_store
 
@@ -114,3 +116,25 @@ async def test_create_admin_of_an_imported_account_says_what_it_did_to_the_passw
     assert "is now an admin; it has no password, so it cannot log in" in bare
     assert "comptoir users set-password bare@shop.test" in bare
     assert await login(shop, "kept@shop.test", PASSWORD) == 200
+
+
+async def test_the_progress_shows_the_passwords_being_hashed(
+    import_url: str, tmp_path: Path
+) -> None:
+    """argon2id takes a tenth of a second a password at the shop's cost: a store of
+    plain-text passwords spends minutes on them, and the progress bar says so instead of
+    standing still. Hashes already in the store are not counted: they are not hashed."""
+    users = [{"email": f"p{n}@shop.test", "password": f"Plain-Secret-{n}"} for n in range(3)]
+    users.append({"email": "b@shop.test", "passwordHash": h.bcrypt_hash(PASSWORD)})
+    seen: list[tuple[int, int]] = []
+
+    def progress(collection: str, done: int, total: int) -> None:
+        if collection == HASHING:
+            seen.append((done, total))
+
+    root = write_store(tmp_path / "store", users=users)
+    await import_store(
+        import_url, root, rejects_path=tmp_path / "rejects.jsonl", progress=progress,
+        hasher=TEST_HASHER,
+    )  # fmt: skip
+    assert sorted(seen) == [(1, 3), (2, 3), (3, 3)]

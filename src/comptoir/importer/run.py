@@ -10,6 +10,7 @@ is the same run ending in a rollback, and so is `--all-or-nothing` when anything
 imported.
 """
 
+import itertools
 import json
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -47,6 +48,9 @@ CONVERTERS: dict[str, Callable[[Record, records.Context], records.Staged]] = {
 LINES = {"carts": "cart_lines", "orders": "order_lines"}
 
 KEPT_HASH_NOTE = "password unchanged since the last import: its hash kept"
+# A store of plain-text passwords spends minutes hashing them (a tenth of a second each):
+# the progress bar shows it as a collection of its own.
+HASHING = "passwords hashed"
 Progress = Callable[[str, int, int], None]  # collection, records read so far, records total
 
 
@@ -137,10 +141,10 @@ async def import_store(
                     if unit.collection is None:
                         continue
                     if unit.collection != "users" and to_hash:  # the users all read
-                        await _hash_what_changed(conn, report, hashing, to_hash, hashed)
+                        await _hash_what_changed(conn, report, hashing, to_hash, hashed, progress)
                     stage = _Stage(conn, unit, report, rejects, context, to_hash)
                     await stage.run(months, progress)
-                await _hash_what_changed(conn, report, hashing, to_hash, hashed)
+                await _hash_what_changed(conn, report, hashing, to_hash, hashed, progress)
                 await queries.store_hashes(conn, [(o, f.result()) for o, f in hashed.items()])
             await settle(conn, report, months)
             await queries.fill_catalog_fields(conn)
@@ -174,6 +178,7 @@ async def _hash_what_changed(
     hashing: ThreadPoolExecutor,
     to_hash: dict[int, Password],
     hashed: dict[int, Future[str]],
+    progress: Progress | None,
 ) -> None:
     """The passwords to hash (plain text, weak digests), the users' records all staged:
     those of records unchanged since the last import keep the hash the database holds,
@@ -183,6 +188,12 @@ async def _hash_what_changed(
     if not to_hash:
         return
     kept = await queries.keep_unchanged_hashes(conn, list(to_hash))
+    total, done = len(to_hash) - len(kept), itertools.count(1)
+
+    def tick(_: Future[str]) -> None:  # in the hashing thread: the bar moves as they finish
+        if progress:
+            progress(HASHING, next(done), total)
+
     notes = report.collections["users"].notes
     for ordinal, password in to_hash.items():
         if ordinal in kept:
@@ -191,6 +202,7 @@ async def _hash_what_changed(
         else:
             assert password.job is not None  # only passwords to hash are queued
             hashed[ordinal] = hashing.submit(password.job)
+            hashed[ordinal].add_done_callback(tick)
     report.collections["users"].notes = +notes  # the notes no record has left
     to_hash.clear()
 
