@@ -31,8 +31,7 @@ class Target:
 
 
 TARGETS = (
-    Target("users", "import_users", "users",
-           "md5(concat_ws('|', t.email, t.password_hash, t.role, t.name))",
+    Target("users", "import_users", "users", staging.USERS_ROW_FINGERPRINT,
            "email = s.email::citext, password_hash = s.password_hash, role = s.role::user_role,"
            " name = s.name, updated_at = now()",
            "jsonb_build_object('email', t.email, 'role', t.role, 'name', t.name)"),

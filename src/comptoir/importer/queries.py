@@ -9,17 +9,55 @@ import json
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import asyncpg
 
 from comptoir.importer import catalog_fields, cutover, event_sql, staging
+from comptoir.importer.feed import EventFeed
 from comptoir.importer.report import Outcome, Report
 
 
-async def settle(conn: asyncpg.Connection, report: Report, months: set[tuple[int, int]]) -> None:
+class Statements(Protocol):
+    """What settling needs of a connection: asyncpg's, or the same connection taking turns
+    with the events' parse (feed.py)."""
+
+    async def execute(self, query: str, *args: Any) -> str: ...
+    async def fetch(self, query: str, *args: Any) -> list[asyncpg.Record]: ...
+    async def fetchrow(self, query: str, *args: Any) -> asyncpg.Record | None: ...
+    async def fetchval(self, query: str, *args: Any) -> Any: ...
+
+
+class Turns:
+    """The connection as the other collections' settling sees it while the events are
+    parsed (feed.py): before each statement, the events parsed so far go in if they fill
+    half the feed's queue."""
+
+    def __init__(self, conn: asyncpg.Connection, feed: EventFeed) -> None:
+        self._conn, self._feed = conn, feed
+
+    async def execute(self, query: str, *args: Any) -> str:
+        await self._feed.flush()
+        return await self._conn.execute(query, *args)
+
+    async def fetch(self, query: str, *args: Any) -> list[asyncpg.Record]:
+        await self._feed.flush()
+        return await self._conn.fetch(query, *args)
+
+    async def fetchrow(self, query: str, *args: Any) -> asyncpg.Record | None:
+        await self._feed.flush()
+        return await self._conn.fetchrow(query, *args)
+
+    async def fetchval(self, query: str, *args: Any) -> Any:
+        await self._feed.flush()
+        return await self._conn.fetchval(query, *args)
+
+
+async def settle(conn: Statements, report: Report) -> None:
+    """Every collection but the events, which are still being read (`settle_events`
+    follows). Passwords still to hash are placeholders here (`store_hashes`)."""
     outcomes = report.collections
-    for name in ("users", "products", "orders", "leads", "analytics"):
+    for name in ("users", "products", "orders", "leads"):
         await conn.execute(staging.DUPLICATE_IDS.format(collection=name))
 
     await conn.execute(staging.GUESTS)
@@ -53,26 +91,36 @@ async def settle(conn: asyncpg.Connection, report: Report, months: set[tuple[int
     leads = await count(conn, "SELECT count(*) FROM import_leads")
     await _write(conn, outcomes["leads"], leads, staging.INSERT_LEADS)
 
-    if orphans := await count(conn, event_sql.UNKNOWN_EVENT_USERS):
-        outcomes["analytics"].notes["event of an unknown user kept without user"] += orphans
-    events = await count(conn, "SELECT count(*) FROM import_analytics")
-    outcomes["analytics"].imported = events
-    written, outcomes["analytics"].found = await _load_events(conn, months)
-    outcomes["analytics"].already_present = events - written
-
     for statement in cutover.sources():
         await conn.execute(statement)
-    for row in await conn.fetch(
-        "SELECT collection, reason, count(*) AS n FROM import_rejects GROUP BY 1, 2"
-    ):
-        outcomes[row["collection"]].rejected += row["n"]
-        outcomes[row["collection"]].reasons[row["reason"]] += row["n"]
     for name, sql in staging.FOUND.items():
         outcomes[name].found = await count(conn, sql)
     report.order_totals = await order_totals(conn)
+    await conn.execute(catalog_fields.FILL)
 
 
-async def _orders(conn: asyncpg.Connection, report: Report) -> None:
+async def settle_events(
+    conn: asyncpg.Connection, report: Report, months: set[tuple[int, int]]
+) -> None:
+    """The events, all staged, into their months; then the records of every collection
+    rejected in SQL, counted."""
+    outcome = report.collections["analytics"]
+    await conn.execute(staging.DUPLICATE_IDS.format(collection="analytics"))
+    if orphans := await count(conn, event_sql.UNKNOWN_EVENT_USERS):
+        outcome.notes["event of an unknown user kept without user"] += orphans
+    events = await count(conn, "SELECT count(*) FROM import_analytics")
+    outcome.imported = events
+    written, outcome.found = await _load_events(conn, months)
+    outcome.already_present = events - written
+
+    for row in await conn.fetch(
+        "SELECT collection, reason, count(*) AS n FROM import_rejects GROUP BY 1, 2"
+    ):
+        report.collections[row["collection"]].rejected += row["n"]
+        report.collections[row["collection"]].reasons[row["reason"]] += row["n"]
+
+
+async def _orders(conn: Statements, report: Report) -> None:
     outcome: Outcome = report.collections["orders"]
     await conn.execute(staging.UNKNOWN_USERS.format(collection="orders"))
     await conn.execute(staging.REUSED_INTENTS)
@@ -89,7 +137,7 @@ async def _orders(conn: asyncpg.Connection, report: Report) -> None:
     await cutover_after_inserts(conn, report, "orders")
 
 
-async def _write(conn: asyncpg.Connection, outcome: Outcome, kept: int, insert: str) -> None:
+async def _write(conn: Statements, outcome: Outcome, kept: int, insert: str) -> None:
     """The `kept` records of a collection become rows through `insert`; those it finds
     already there were imported by an earlier run of the same import."""
     outcome.imported = kept
@@ -141,7 +189,7 @@ def month_bounds(month: asyncpg.Record) -> dict[str, str]:
     }
 
 
-async def cutover_before_inserts(conn: asyncpg.Connection, report: Report, collection: str) -> None:
+async def cutover_before_inserts(conn: Statements, report: Report, collection: str) -> None:
     """Counts what is new since the last import, before the new rows go in."""
     target = cutover.target_of(collection)
     if not await conn.fetchval(
@@ -152,7 +200,7 @@ async def cutover_before_inserts(conn: asyncpg.Connection, report: Report, colle
     counts["added"] = int(await conn.fetchval(cutover.ADDED.format(**vars(target))))
 
 
-async def cutover_after_inserts(conn: asyncpg.Connection, report: Report, collection: str) -> None:
+async def cutover_after_inserts(conn: Statements, report: Report, collection: str) -> None:
     """Updates the rows changed there only, and reports conflicts and gone records."""
     if collection not in report.cutover:
         return
@@ -174,12 +222,12 @@ async def cutover_after_inserts(conn: asyncpg.Connection, report: Report, collec
     await conn.execute("DROP TABLE import_cutover")
 
 
-async def count(conn: asyncpg.Connection, sql: str) -> int:
+async def count(conn: Statements, sql: str) -> int:
     value = await conn.fetchval(sql)
     return int(value or 0)
 
 
-async def order_totals(conn: asyncpg.Connection) -> dict[str, str]:
+async def order_totals(conn: Statements) -> dict[str, str]:
     """Sums of the imported orders' totals: as the source stated them, as their lines add
     up, and as stored."""
     row = await conn.fetchrow(staging.ORDER_TOTALS)
@@ -210,11 +258,24 @@ async def keep_unchanged_hashes(conn: asyncpg.Connection, ordinals: list[int]) -
     return {row["ord"] for row in await conn.fetch(staging.UNCHANGED_HASHES, ordinals)}
 
 
+async def hash_later(conn: asyncpg.Connection, ordinals: list[int]) -> None:
+    """The staged users at `ordinals` have a password hashed after the events are read:
+    they stand in with a placeholder until `store_hashes` (staging.PENDING_HASHES)."""
+    await conn.execute(staging.PENDING_HASHES, ordinals)
+
+
 async def store_hashes(conn: asyncpg.Connection, hashes: list[tuple[int, str]]) -> None:
-    """The argon2id hashes of plain-text passwords, by record ordinal, onto their users."""
+    """The argon2id hashes of plain-text passwords, by record ordinal, in place of their
+    placeholders: on the staged users, and on the accounts written with one."""
     if hashes:
         await conn.copy_records_to_table("import_hashes", records=hashes)
         await conn.execute(staging.HASHES)
+        await conn.execute(staging.HASHES_INTO_ACCOUNTS)
+
+
+async def copy_events(conn: asyncpg.Connection, text: AsyncIterator[bytes]) -> None:
+    """Checked events, as `COPY` text (feed.py), into their staging table."""
+    await conn.copy_to_table("import_analytics", source=text, columns=staging.COLUMNS["analytics"])
 
 
 async def staged_rejects(conn: asyncpg.Connection) -> AsyncIterator[tuple[str, Any, str]]:
@@ -233,8 +294,3 @@ async def analyze_written(conn: asyncpg.Connection) -> None:
     except asyncio.CancelledError:
         # Ctrl-C after the commit: the import is done, and its report is still owed.
         pass
-
-
-async def fill_catalog_fields(conn: asyncpg.Connection) -> None:
-    """The products' images and SKU from the legacy fields kept in their attributes."""
-    await conn.execute(catalog_fields.FILL)

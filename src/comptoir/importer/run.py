@@ -10,6 +10,7 @@ is the same run ending in a rollback, and so is `--all-or-nothing` when anything
 imported.
 """
 
+import asyncio
 import itertools
 import json
 import time
@@ -26,10 +27,11 @@ from argon2 import PasswordHasher
 from comptoir.auth.security import STANDARD
 from comptoir.importer import queries, records
 from comptoir.importer.discover import Unit, discover
+from comptoir.importer.feed import EventFeed, Row
 from comptoir.importer.fields import Unusable
 from comptoir.importer.mapping import Mapping
 from comptoir.importer.passwords import Password
-from comptoir.importer.queries import attach_months, open_router, settle
+from comptoir.importer.queries import attach_months, open_router
 from comptoir.importer.recognise import COLLECTIONS, SKIP, recognise
 from comptoir.importer.report import FileOutcome, Outcome, Report
 from comptoir.importer.sources import Record
@@ -131,23 +133,37 @@ async def import_store(
             await queries.open_staging(conn)
             context = records.Context(mapping, hasher)
             # Each argon2id hash holds 64 MiB while it runs: one at a time keeps the import's
-            # memory bounded whatever the number of plain-text passwords. The hashing runs
-            # beside the parse (argon2 releases the GIL).
+            # memory bounded whatever the number of plain-text passwords. The hashes are made
+            # once the events are read, while PostgreSQL works alone on them: during the
+            # parse both cores are busy (argon2 releases the GIL, but needs a core).
             with ThreadPoolExecutor(1, thread_name_prefix="argon2") as hashing:
                 to_hash: dict[int, Password] = {}  # by the users' ordinals
-                hashed: dict[int, Future[str]] = {}
+                later: dict[int, Callable[[], str]] = {}
                 months: set[tuple[int, int]] = set()  # of the events, in UTC
-                for unit in units:
-                    if unit.collection is None:
-                        continue
-                    if unit.collection != "users" and to_hash:  # the users all read
-                        await _hash_what_changed(conn, report, hashing, to_hash, hashed, progress)
-                    stage = _Stage(conn, unit, report, rejects, context, to_hash)
-                    await stage.run(months, progress)
-                await _hash_what_changed(conn, report, hashing, to_hash, hashed, progress)
-                await queries.store_hashes(conn, [(o, f.result()) for o, f in hashed.items()])
-            await settle(conn, report, months)
-            await queries.fill_catalog_fields(conn)
+                stages = [
+                    _Stage(conn, unit, report, rejects, context, to_hash)
+                    for unit in units
+                    if unit.collection is not None
+                ]
+                events = [stage for stage in stages if stage.file.collection == "analytics"]
+                for stage in stages:
+                    if stage.file.collection != "users":  # the users all read
+                        await _hash_what_changed(conn, report, to_hash, later)
+                    if stage not in events:
+                        await stage.run(months, progress)
+                await _hash_what_changed(conn, report, to_hash, later)
+                # The events are parsed in a thread while the connection settles the rest
+                # (feed.py).
+                async with EventFeed(
+                    _event_rows(events, months, progress),
+                    lambda text: queries.copy_events(conn, text),
+                ) as feed:
+                    await queries.settle(queries.Turns(conn, feed), report)
+                    await feed.stream()
+                hashed = _hash(hashing, later, progress)
+                await queries.settle_events(conn, report, months)
+                hashes = [(o, await asyncio.wrap_future(f)) for o, f in hashed.items()]
+                await queries.store_hashes(conn, hashes)
             await _file_rejects(conn, report)
             async for collection, raw, reason in queries.staged_rejects(conn):
                 rejects.write(collection, raw, reason)
@@ -175,25 +191,17 @@ async def import_store(
 async def _hash_what_changed(
     conn: asyncpg.Connection,
     report: Report,
-    hashing: ThreadPoolExecutor,
     to_hash: dict[int, Password],
-    hashed: dict[int, Future[str]],
-    progress: Progress | None,
+    later: dict[int, Callable[[], str]],
 ) -> None:
     """The passwords to hash (plain text, weak digests), the users' records all staged:
-    those of records unchanged since the last import keep the hash the database holds,
-    the others are hashed beside the parse of the other collections. A cutover then hashes
-    only what changed, as the rest of it writes only what changed: each argon2id hash takes
-    about a tenth of a second, and a store's passwords can all be plain text."""
+    those of records unchanged since the last import keep the hash the database holds;
+    the others go to `later`, a placeholder standing in for them meanwhile. A cutover then
+    hashes only what changed, as the rest of it writes only what changed: each argon2id
+    hash takes about a tenth of a second, and a store's passwords can all be plain text."""
     if not to_hash:
         return
     kept = await queries.keep_unchanged_hashes(conn, list(to_hash))
-    total, done = len(to_hash) - len(kept), itertools.count(1)
-
-    def tick(_: Future[str]) -> None:  # in the hashing thread: the bar moves as they finish
-        if progress:
-            progress(HASHING, next(done), total)
-
     notes = report.collections["users"].notes
     for ordinal, password in to_hash.items():
         if ordinal in kept:
@@ -201,10 +209,27 @@ async def _hash_what_changed(
             notes[KEPT_HASH_NOTE] += 1
         else:
             assert password.job is not None  # only passwords to hash are queued
-            hashed[ordinal] = hashing.submit(password.job)
-            hashed[ordinal].add_done_callback(tick)
+            later[ordinal] = password.job
     report.collections["users"].notes = +notes  # the notes no record has left
+    await queries.hash_later(conn, [ordinal for ordinal in to_hash if ordinal not in kept])
     to_hash.clear()
+
+
+def _hash(
+    hashing: ThreadPoolExecutor, jobs: dict[int, Callable[[], str]], progress: Progress | None
+) -> dict[int, Future[str]]:
+    """The hashes, started; the progress bar moves as each finishes (in the hashing
+    thread)."""
+    done = itertools.count(1)
+
+    def tick(_: Future[str]) -> None:
+        if progress:
+            progress(HASHING, next(done), len(jobs))
+
+    hashed = {ordinal: hashing.submit(job) for ordinal, job in jobs.items()}
+    for future in hashed.values():
+        future.add_done_callback(tick)
+    return hashed
 
 
 async def _file_rejects(conn: asyncpg.Connection, report: Report) -> None:
@@ -237,11 +262,12 @@ class _Stage:
         report.files.append(self.file)
 
     async def run(self, months: set[tuple[int, int]], progress: Progress | None) -> None:
+        """The records of any collection but the events (`_event_rows`)."""
         name = self.file.collection
         if name == SKIP:
             await self._copy("kept", self._kept())
             return
-        stream = self._staged(months, progress)
+        stream = self.staged(months, progress)
         if name in LINES:
             # Two tables from one stream: copied in batches, each batch's rows then its lines.
             while batch := [staged for _, staged in zip(range(BATCH), stream, strict=False)]:
@@ -250,15 +276,17 @@ class _Stage:
                 guests = [(s.row[0], *s.guest) for s in batch if s.guest]
                 await self._copy("guests", guests)
         else:
-            # One COPY for the whole collection, fed as it is parsed: PostgreSQL takes rows
-            # on its core while this process parses the next ones on the other.
+            # One COPY for the whole collection, fed as it is parsed.
             async def rows() -> AsyncIterator[tuple[Any, ...]]:
                 for staged in stream:
                     yield staged.row
 
             await self._copy(name, rows())
+        self.done(progress)
+
+    def done(self, progress: Progress | None) -> None:
         if progress:
-            progress(name, self.outcome.read, self.outcome.read)
+            progress(self.file.collection, self.outcome.read, self.outcome.read)
 
     def _kept(self) -> list[tuple[Any, ...]]:
         """Records the mapping file skips on purpose: kept as their source form only."""
@@ -269,7 +297,7 @@ class _Stage:
             self.file.read += 1
         return kept
 
-    def _staged(self, months: set[tuple[int, int]], progress: Progress | None) -> Iterator[Any]:
+    def staged(self, months: set[tuple[int, int]], progress: Progress | None) -> Iterator[Any]:
         name, outcome, convert = (
             self.file.collection,
             self.outcome,
@@ -301,6 +329,16 @@ class _Stage:
 
     async def _copy(self, table: str, rows: Any) -> None:
         await queries.copy_staged(self.conn, table, rows)
+
+
+def _event_rows(
+    stages: list[_Stage], months: set[tuple[int, int]], progress: Progress | None
+) -> Iterator[Row]:
+    """The events' rows, parsed and checked (in the feed's thread)."""
+    for stage in stages:
+        for staged in stage.staged(months, progress):
+            yield staged.row
+        stage.done(progress)
 
 
 def _reason_kind(reason: str) -> str:

@@ -92,9 +92,35 @@ WHERE s.ord = ANY($1::int[])
 RETURNING s.ord
 """
 
+# Passwords are hashed after the users' rows are written, while PostgreSQL works alone on
+# the events (argon2id takes a core for a tenth of a second a password): until then a
+# record to hash carries a placeholder, which is not a hash of anything, so no password
+# can match it, and which is not NULL, so that the user map knows the record has one.
+PENDING = "!hash pending:"
+# What a cutover compares an account with (cutover.py): its fields as the import wrote them.
+USERS_ROW_FINGERPRINT = "md5(concat_ws('|', t.email, t.password_hash, t.role, t.name))"
+
+PENDING_HASHES = f"""
+UPDATE import_users SET password_hash = '{PENDING}' || ord WHERE ord = ANY($1::int[])
+"""
+
 HASHES = """
 UPDATE import_users u SET password_hash = h.password_hash
 FROM import_hashes h WHERE h.ord = u.ord
+"""
+
+# The accounts written with a placeholder (new ones, and those the cutover updated) take
+# their hash, and the fingerprint the next cutover compares them with is taken again.
+HASHES_INTO_ACCOUNTS = f"""
+WITH hashed AS (
+    UPDATE users u SET password_hash = h.password_hash
+    FROM import_hashes h
+    WHERE u.id IN (SELECT user_id FROM import_user_map)
+      AND u.password_hash = '{PENDING}' || h.ord
+    RETURNING u.*)
+UPDATE import_sources src SET row_fingerprint = {USERS_ROW_FINGERPRINT}
+FROM hashed t
+WHERE src.collection = 'users' AND src.row_id = t.id
 """
 
 # Accounts whose emails differ only by case or spaces are one person: the oldest record
