@@ -4,7 +4,9 @@ The store's files and containers are found (discover.py) and each stream of reco
 recognised as a collection (recognise.py). Records are parsed as a stream, checked one by
 one in Python (records.py, orders.py), and copied into temporary staging tables;
 set-based SQL (staging.py holds it, queries.py sends it) then decides what depends on
-other records and writes the shop's tables. Nothing is committed before the very end, so
+other records and writes the shop's tables. The events come last and are parsed in a
+thread while that SQL runs (feed.py); the passwords to hash, after them. Nothing is
+committed before the very end, so
 a malformed file, a crash, `kill -9` or Ctrl-C leaves the database as it was, `--dry-run`
 is the same run ending in a rollback, and so is `--all-or-nothing` when anything was not
 imported.
@@ -16,7 +18,7 @@ import json
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -135,8 +137,10 @@ async def import_store(
             # Each argon2id hash holds 64 MiB while it runs: one at a time keeps the import's
             # memory bounded whatever the number of plain-text passwords. The hashes are made
             # once the events are read, while PostgreSQL works alone on them: during the
-            # parse both cores are busy (argon2 releases the GIL, but needs a core).
-            with ThreadPoolExecutor(1, thread_name_prefix="argon2") as hashing:
+            # parse both cores are busy (argon2 releases the GIL, but needs a core). An
+            # import that fails or is interrupted drops the hashes not yet begun, which
+            # could take minutes for a store of plain-text passwords.
+            with _hashing() as hashing:
                 to_hash: dict[int, Password] = {}  # by the users' ordinals
                 later: dict[int, Callable[[], str]] = {}
                 months: set[tuple[int, int]] = set()  # of the events, in UTC
@@ -213,6 +217,15 @@ async def _hash_what_changed(
     report.collections["users"].notes = +notes  # the notes no record has left
     await queries.hash_later(conn, [ordinal for ordinal in to_hash if ordinal not in kept])
     to_hash.clear()
+
+
+@contextmanager
+def _hashing() -> Iterator[ThreadPoolExecutor]:
+    hashing = ThreadPoolExecutor(1, thread_name_prefix="argon2")
+    try:
+        yield hashing
+    finally:
+        hashing.shutdown(cancel_futures=True)
 
 
 def _hash(
