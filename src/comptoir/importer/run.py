@@ -142,7 +142,6 @@ async def import_store(
             # could take minutes for a store of plain-text passwords.
             with _hashing() as hashing:
                 to_hash: dict[int, Password] = {}  # by the users' ordinals
-                later: dict[int, Callable[[], str]] = {}
                 months: set[tuple[int, int]] = set()  # of the events, in UTC
                 stages = [
                     _Stage(conn, unit, report, rejects, context, to_hash)
@@ -151,11 +150,9 @@ async def import_store(
                 ]
                 events = [stage for stage in stages if stage.file.collection == "analytics"]
                 for stage in stages:
-                    if stage.file.collection != "users":  # the users all read
-                        await _hash_what_changed(conn, report, to_hash, later)
-                    if stage not in events:
+                    if stage.file.collection != "analytics":
                         await stage.run(months, progress)
-                await _hash_what_changed(conn, report, to_hash, later)
+                later = await _what_to_hash(conn, report, to_hash)
                 # The events are parsed in a thread while the connection settles the rest
                 # (feed.py).
                 async with EventFeed(
@@ -192,21 +189,20 @@ async def import_store(
     return report
 
 
-async def _hash_what_changed(
-    conn: asyncpg.Connection,
-    report: Report,
-    to_hash: dict[int, Password],
-    later: dict[int, Callable[[], str]],
-) -> None:
-    """The passwords to hash (plain text, weak digests), the users' records all staged:
+async def _what_to_hash(
+    conn: asyncpg.Connection, report: Report, to_hash: dict[int, Password]
+) -> dict[int, Callable[[], str]]:
+    """Of the passwords to hash (plain text, weak digests), the users' records all staged:
     those of records unchanged since the last import keep the hash the database holds;
-    the others go to `later`, a placeholder standing in for them meanwhile. A cutover then
-    hashes only what changed, as the rest of it writes only what changed: each argon2id
-    hash takes about a tenth of a second, and a store's passwords can all be plain text."""
+    the others are returned, to be hashed later, a placeholder standing in for them
+    meanwhile. A cutover then hashes only what changed, as the rest of it writes only
+    what changed: each argon2id hash takes about a tenth of a second, and a store's
+    passwords can all be plain text."""
     if not to_hash:
-        return
+        return {}
     kept = await queries.keep_unchanged_hashes(conn, list(to_hash))
     notes = report.collections["users"].notes
+    later: dict[int, Callable[[], str]] = {}
     for ordinal, password in to_hash.items():
         if ordinal in kept:
             notes[password.note] -= 1
@@ -215,8 +211,8 @@ async def _hash_what_changed(
             assert password.job is not None  # only passwords to hash are queued
             later[ordinal] = password.job
     report.collections["users"].notes = +notes  # the notes no record has left
-    await queries.hash_later(conn, [ordinal for ordinal in to_hash if ordinal not in kept])
-    to_hash.clear()
+    await queries.hash_later(conn, list(later))
+    return later
 
 
 @contextmanager
